@@ -1,0 +1,99 @@
+"""Every ledger entry is checked against the reference and against finite differences.
+
+- ``reproduced``: our value equals the printed one within the printed precision.
+- ``convention``: our value, transformed as the entry says, equals the printed one.
+- ``seed error``: the printed value disagrees with central finite differences,
+  while ours and the entry's ``correct`` value agree with them.
+- every printed gradient (a quantity with a finite-difference value) is checked.
+"""
+import functools
+
+import numpy as np
+import pytest
+
+from solutions.gradcheck import rel_error
+from solutions.ledger import (
+    STATUSES, agrees, apply_transform, ledger_paths, load_ledger, network_module,
+)
+
+LEDGERS = {path.parent.name: load_ledger(path) for path in ledger_paths()}
+EXERCISES = ("sigmoid_mlp", "relu_softmax", "relu_mse_training", "silu_momentum", "tanh_softmax_batch")
+FD_TOLERANCE = 1e-6
+
+
+@functools.cache
+def ours(exercise):
+    return network_module(LEDGERS[exercise]).documented_values()
+
+
+@functools.cache
+def finite_differences(exercise):
+    return network_module(LEDGERS[exercise]).finite_difference_values()
+
+
+def entries(*statuses):
+    return [
+        pytest.param(exercise, entry, id=f"{exercise}:{entry['id']}")
+        for exercise, ledger in LEDGERS.items()
+        for entry in ledger["entries"]
+        if entry["status"] in statuses
+    ]
+
+
+def test_all_five_worked_notebooks_have_a_ledger():
+    assert sorted(LEDGERS) == sorted(EXERCISES)
+
+
+@pytest.mark.parametrize("exercise", sorted(LEDGERS))
+def test_ledger_entries_are_well_formed(exercise):
+    ledger = LEDGERS[exercise]
+    ids = [entry["id"] for entry in ledger["entries"]]
+    assert len(ids) == len(set(ids)), "entry ids must be unique"
+    for entry in ledger["entries"]:
+        assert entry["status"] in STATUSES, entry["id"]
+        assert "printed" in entry and "cell" in entry, entry["id"]
+        if entry["status"] == "seed error":
+            assert "correct" in entry and entry.get("why"), entry["id"]
+        if entry["status"] == "not reproducible":
+            assert entry.get("why"), entry["id"]
+        if entry["status"] in ("reproduced", "convention", "seed error"):
+            assert entry["quantity"] in ours(exercise), f"{entry['id']}: no value for {entry['quantity']!r}"
+
+
+@pytest.mark.parametrize("exercise,entry", entries("reproduced"))
+def test_reproduced_entry_matches_reference(exercise, entry):
+    value = ours(exercise)[entry["quantity"]]
+    assert agrees(value, entry["printed"], entry["atol"]), (
+        f"{entry['id']}: ours {np.asarray(value).tolist()} vs printed {entry['printed']}"
+    )
+
+
+@pytest.mark.parametrize("exercise,entry", entries("convention"))
+def test_convention_entry_matches_after_transform(exercise, entry):
+    printed = np.asarray(entry["printed"], dtype=float)
+    value = apply_transform(entry.get("transform"), ours(exercise)[entry["quantity"]], printed.shape)
+    assert agrees(value, printed, entry["atol"]), f"{entry['id']}: {value.tolist()} vs {printed.tolist()}"
+
+
+@pytest.mark.parametrize("exercise,entry", entries("seed error"))
+def test_seed_error_disagrees_with_finite_differences_and_ours_agrees(exercise, entry):
+    quantity = entry["quantity"]
+    value = np.asarray(ours(exercise)[quantity], dtype=float)
+    correct = np.asarray(entry["correct"], dtype=float)
+    assert agrees(correct, apply_transform(entry.get("transform"), value, correct.shape), entry["atol"])
+    fd = finite_differences(exercise).get(quantity)
+    if fd is None:  # a printed forward value that is wrong: no gradient to check
+        pytest.skip(f"{entry['id']} is not a gradient")
+    printed = np.asarray(entry["printed"], dtype=float)
+    fd_as_printed = apply_transform(entry.get("transform"), fd, printed.shape)
+    assert not agrees(printed, fd_as_printed, entry["atol"]), "the printed value agrees with finite differences"
+    assert rel_error(value, fd) < FD_TOLERANCE
+
+
+@pytest.mark.parametrize("exercise", sorted(LEDGERS))
+def test_every_gradient_quantity_matches_finite_differences(exercise):
+    fd = finite_differences(exercise)
+    assert fd, "no finite-difference values"
+    for quantity, numeric in fd.items():
+        error = rel_error(ours(exercise)[quantity], numeric)
+        assert error < FD_TOLERANCE, f"{quantity}: rel_error {error:.2e}"
