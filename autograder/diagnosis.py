@@ -79,10 +79,10 @@ MESSAGES = {
 CODE_PATTERN = re.compile(r"Likely mistake \(([\w-]+)\)")
 
 # Two arrays "match" when max|a - b| <= ATOL + RTOL * max|b|.
-RTOL = 1e-5
+RTOL = 1e-6
 ATOL = 1e-9
 # A variant only counts if it differs from the expected array by well more than the tolerance.
-DISTINCT = 100.0
+DISTINCT = 10.0
 
 
 def describe(code, message):
