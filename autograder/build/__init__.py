@@ -1,0 +1,136 @@
+"""Build every assignment: ``python -m autograder build [--out DIR] [EXERCISE ...]``.
+
+For each exercise, Otter Assign reads the committed master notebook
+``assignments/<exercise>/<exercise>.ipynb`` in a staging folder that also holds what ships with it:
+
+- ``backprop_checks.py`` (from ``autograder/checks.py``) and ``backprop_diagnosis.py`` (from
+  ``autograder/diagnosis.py``), next to the student notebook and in the autograder bundle;
+- the exercise's data files (e.g. ``parameters.npz``);
+- ``solutions/``, in the autograder bundle only (Otter's ``autograder_files``), for hidden tests.
+
+Otter Assign runs every test against the solutions (its own check) before we copy out:
+
+    DIR/<exercise>/student/<exercise>.ipynb      + support files; public tests in its metadata
+    DIR/<exercise>/autograder/<exercise>-autograder_<timestamp>.zip   (for otter run / Gradescope)
+    DIR/<exercise>/autograder/<exercise>.ipynb   (the solution notebook Otter graded)
+"""
+import contextlib
+import io
+import json
+import re
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from autograder import ASSIGNMENTS_DIR, EXERCISES, REPO_ROOT
+
+SHIPPED = {"backprop_checks.py": REPO_ROOT / "autograder" / "checks.py",
+           "backprop_diagnosis.py": REPO_ROOT / "autograder" / "diagnosis.py"}
+
+
+class BuildError(RuntimeError):
+    """Building one exercise failed; the message names the exercise (and question, if known)."""
+
+
+def master_path(exercise):
+    return ASSIGNMENTS_DIR / exercise / f"{exercise}.ipynb"
+
+
+def stage(exercise, folder):
+    """Copy the master notebook and everything it ships with into ``folder``."""
+    source = ASSIGNMENTS_DIR / exercise
+    if not master_path(exercise).exists():
+        raise BuildError(f"{exercise}: no master notebook at {master_path(exercise)} "
+                         "(run python -m autograder.build.notebooks)")
+    for path in source.iterdir():
+        if path.is_file() and path.name != "documented_numbers.json" and not path.name.endswith(".py"):
+            shutil.copy2(path, folder / path.name)
+    for name, path in SHIPPED.items():
+        if not path.exists():
+            raise BuildError(f"{exercise}: {path.relative_to(REPO_ROOT)} is missing (shipped as {name})")
+        shutil.copy2(path, folder / name)
+    shutil.copytree(REPO_ROOT / "solutions", folder / "solutions",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def failed_questions(text):
+    """Question names Otter's results summary reports as not passing (e.g. ``q3 results:`` ... ❌)."""
+    names = []
+    for block in re.split(r"\n(?=\S)", text):
+        match = re.match(r"\s*(q\w+) results:", block)
+        if match and "❌" in block or (match and "failed" in block.lower()):
+            names.append(match.group(1))
+    return sorted(set(names))
+
+
+def build_exercise(exercise, out):
+    """Run Otter Assign on one exercise; return {"student": path, "bundle": path, "seconds": float}."""
+    from otter.assign import main as otter_assign
+
+    start = time.perf_counter()
+    target = Path(out) / exercise
+    with tempfile.TemporaryDirectory(prefix=f"build-{exercise}-") as tmp:
+        staging, result = Path(tmp) / "master", Path(tmp) / "result"
+        staging.mkdir()
+        stage(exercise, staging)
+        log = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                otter_assign(str(staging / f"{exercise}.ipynb"), str(result), no_pdfs=True)
+        except Exception as error:
+            text = f"{error}\n{log.getvalue()}"
+            questions = failed_questions(text)
+            where = f" question(s) {', '.join(questions)}" if questions else ""
+            raise BuildError(f"{exercise}:{where}: Otter Assign failed: {error}") from error
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(result / "student", target / "student")
+        (target / "autograder").mkdir(parents=True)
+        bundles = sorted((result / "autograder").glob("*.zip"))
+        if len(bundles) != 1:
+            raise BuildError(f"{exercise}: expected one autograder zip, found {[b.name for b in bundles]}")
+        shutil.copy2(bundles[0], target / "autograder" / bundles[0].name)
+        shutil.copy2(result / "autograder" / f"{exercise}.ipynb", target / "autograder" / f"{exercise}.ipynb")
+    normalize_student_notebook(target / "student" / f"{exercise}.ipynb")
+    return {"student": target / "student" / f"{exercise}.ipynb",
+            "bundle": target / "autograder" / bundles[0].name,
+            "seconds": time.perf_counter() - start}
+
+
+def normalize_student_notebook(path):
+    """Make the student notebook byte-identical from build to build (sorted keys, no outputs)."""
+    import nbformat
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def build(exercises=None, out="dist", progress=True):
+    """Build ``exercises`` (default: every exercise with a master notebook) into ``out``."""
+    from tqdm import tqdm
+
+    exercises = list(exercises or [e for e in EXERCISES if master_path(e).exists()])
+    unknown = [e for e in exercises if e not in EXERCISES]
+    if unknown:
+        raise BuildError(f"unknown exercise(s) {unknown}; choose from {list(EXERCISES)}")
+    results = {}
+    bar = tqdm(exercises, desc="building", unit="assignment", disable=not progress, file=sys.stderr)
+    for exercise in bar:
+        bar.set_postfix_str(exercise)
+        results[exercise] = build_exercise(exercise, out)
+    return results
+
+
+def main(args):
+    try:
+        results = build(args.exercises, args.out)
+    except BuildError as error:
+        print(f"build failed: {error}", file=sys.stderr)
+        return 1
+    for exercise, r in results.items():
+        print(f"{exercise}: {r['student']}  {r['bundle']}  ({r['seconds']:.1f} s)")
+    return 0

@@ -1,0 +1,260 @@
+"""Generate the Otter Assign master notebooks from the per-exercise specs in ``autograder/build/specs``.
+
+The committed ``assignments/<exercise>/<exercise>.ipynb`` files are what Otter Assign reads; this
+module writes them. Public tests embed, as literals, the documented numbers of the ledger and the
+reference's values (and known wrong variants) on the worked example's public inputs, all computed
+here at generation time; hidden tests call ``solutions`` when they run, inside the autograder.
+
+    python -m autograder.build.notebooks            # rewrite every master notebook
+    python -m autograder.build.notebooks --check    # exit 1 if any master notebook is stale
+"""
+import argparse
+import importlib
+import json
+import sys
+import textwrap
+from dataclasses import dataclass, field
+
+import nbformat
+import numpy as np
+
+from autograder import ASSIGNMENTS_DIR, EXERCISES
+
+NBFORMAT_MINOR = 5
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+SHIPPED_HELPERS = ("backprop_checks.py", "backprop_diagnosis.py")
+
+
+# ----------------------------------------------------------------------------- literals
+
+def lit(value):
+    """Python source for ``value`` (arrays, numbers, dicts, tuples, lists), exact to the last bit."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {lit(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, tuple):
+        return "(" + "".join(lit(v) + ", " for v in value) + ")"
+    if isinstance(value, list) and not _numeric(value):
+        return "[" + ", ".join(lit(v) for v in value) + "]"
+    array = np.asarray(value)
+    if array.dtype.kind in "iu":
+        body = repr(array.tolist())
+        return body if array.ndim == 0 else f"np.array({body})"
+    if array.dtype.kind == "b":
+        return f"np.array({array.tolist()!r})"
+    body = _floats(array.astype(float).tolist())
+    return body if array.ndim == 0 else f"np.array({body})"
+
+
+def _numeric(value):
+    try:
+        return np.asarray(value).dtype.kind in "biuf"
+    except Exception:
+        return False
+
+
+def _floats(value):
+    if isinstance(value, list):
+        return "[" + ", ".join(_floats(v) for v in value) + "]"
+    return repr(float(value))
+
+
+# ----------------------------------------------------------------------------- ledger
+
+class Ledger:
+    """The exercise's documented numbers, by entry id."""
+
+    def __init__(self, exercise):
+        with open(ASSIGNMENTS_DIR / exercise / "documented_numbers.json") as f:
+            self.data = json.load(f)
+        self.entries = {e["id"]: e for e in self.data["entries"]}
+
+    def reproduced(self):
+        return [e for e in self.data["entries"] if e["status"] == "reproduced"]
+
+    def check(self, entry_id, label, received_source, variants=None, batch_size=None):
+        """Source of one ``bc.check_documented`` call against ledger entry ``entry_id``."""
+        e = self.entries[entry_id]
+        if e["status"] != "reproduced":
+            raise ValueError(f"ledger entry {entry_id} is {e['status']!r}, not reproduced")
+        extra = ""
+        if variants:
+            extra += f", variants={lit(variants)}"
+        if batch_size:
+            extra += f", batch_size={batch_size}"
+        return (f"bc.check_documented({label!r}, {received_source}, {lit(e['printed'])}, "
+                f"atol={e['atol']!r}, cell={e['cell']!r}, ledger_id={entry_id!r}{extra})")
+
+
+def public_variants(exercise, function, args):
+    """Known wrong answers on public inputs (solutions.mistakes), computed now to embed as literals."""
+    try:
+        from solutions.mistakes import wrong_answers
+    except ImportError:
+        return {}
+    import copy
+    return {code: wrong for code, wrong in
+            sorted((wrong_answers(exercise, function, copy.deepcopy(args)) or {}).items())}
+
+
+def variants_of(variants, key, expected):
+    """The part ``key`` of every wrong variant that differs there from ``expected`` (None if none)."""
+    out = {}
+    for code, wrong in variants.items():
+        try:
+            part = np.asarray(wrong[key], dtype=float)
+        except (KeyError, IndexError, TypeError, ValueError):
+            continue
+        if part.shape != np.shape(expected) or not np.allclose(part, expected, atol=1e-12, rtol=0):
+            out[code] = part
+    return out or None
+
+
+# ----------------------------------------------------------------------------- notebook pieces
+
+@dataclass
+class Test:
+    name: str            # the test function's name (unique within the notebook)
+    needs: tuple         # the student's functions it receives, by name
+    body: str            # the test function's body (imports of numpy as np, backprop_checks as bc are added)
+    points: float = 1
+    hidden: bool = False
+
+
+@dataclass
+class Question:
+    name: str            # q1, q2, ...
+    title: str
+    prompt: str          # markdown
+    solution: str        # the function(s), with # BEGIN SOLUTION / # END SOLUTION inside
+    tests: list = field(default_factory=list)
+    after: str = ""      # an optional code cell after the question that tries the function out
+
+    @property
+    def points(self):
+        total = sum(t.points for t in self.tests)
+        return int(total) if float(total).is_integer() else total
+
+
+def test_source(test):
+    """An Otter exception-based test cell: config, one function, its call."""
+    config = f"points: {test.points}\nhidden: {'true' if test.hidden else 'false'}"
+    body = "import numpy as np\nimport backprop_checks as bc\n" + textwrap.dedent(test.body).strip()
+    params = ", ".join(test.needs)
+    return (f'""" # BEGIN TEST CONFIG\n{config}\n""" # END TEST CONFIG\n'
+            f"def {test.name}({params}):\n{textwrap.indent(body, '    ')}\n\n{test.name}({params})")
+
+
+def _raw(text):
+    return nbformat.v4.new_raw_cell(text)
+
+
+def _md(text):
+    return nbformat.v4.new_markdown_cell(textwrap.dedent(text).strip())
+
+
+def _code(text):
+    return nbformat.v4.new_code_cell(textwrap.dedent(text).strip())
+
+
+def assignment_config(exercise, files):
+    return "\n".join([
+        "# ASSIGNMENT CONFIG",
+        f"name: {exercise}",
+        "init_cell: true",
+        "check_all_cell: false",
+        "run_tests: true",
+        "solutions_pdf: false",
+        "template_pdf: false",
+        "export_cell:",
+        "  pdf: false",
+        "  run_tests: false",
+        "  instructions: Submit the zip file this cell makes (or the notebook itself).",
+        "generate:",
+        "  pdf: false",
+        "  show_stdout: true",
+        "  show_hidden: false",
+        "files:",
+        *[f"  - {name}" for name in (*SHIPPED_HELPERS, *files)],
+        "autograder_files:",
+        "  - solutions",
+        "tests:",
+        "  files: false",
+        "  ok_format: false",
+    ])
+
+
+def master_notebook(spec):
+    """The Otter Assign master notebook of one exercise spec module."""
+    cells = [_raw(assignment_config(spec.EXERCISE, getattr(spec, "FILES", ())))]
+    cells += [_md(text) if kind == "md" else _code(text) for kind, text in spec.intro()]
+    total = 0
+    for q in spec.questions():
+        total += q.points
+        cells.append(_raw(f"# BEGIN QUESTION\nname: {q.name}\npoints: {q.points}"))
+        cells.append(_md(f"### {q.name.upper()} ({q.points} points): {q.title}\n\n{textwrap.dedent(q.prompt).strip()}"))
+        cells.append(_raw("# BEGIN SOLUTION"))
+        cells.append(_code(q.solution))
+        cells.append(_raw("# END SOLUTION"))
+        cells.append(_raw("# BEGIN TESTS"))
+        cells += [nbformat.v4.new_code_cell(test_source(t)) for t in q.tests]
+        cells.append(_raw("# END TESTS"))
+        cells.append(_raw("# END QUESTION"))
+        if q.after:
+            cells.append(_code(q.after))
+    cells += [_md(text) if kind == "md" else _code(text) for kind, text in spec.outro()]
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={
+        "kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
+    nb.nbformat_minor = NBFORMAT_MINOR
+    for i, cell in enumerate(nb.cells):  # stable ids: regenerating changes nothing
+        cell["id"] = f"{spec.EXERCISE}-{i:03d}"
+    return nb
+
+
+def spec_module(exercise):
+    return importlib.import_module(f"autograder.build.specs.{exercise}")
+
+
+def master_path(exercise):
+    return ASSIGNMENTS_DIR / exercise / f"{exercise}.ipynb"
+
+
+def render(exercise):
+    """The master notebook's file contents, as text."""
+    return nbformat.writes(master_notebook(spec_module(exercise))) + "\n"
+
+
+def available_exercises():
+    """Exercises that have a spec (and so a master notebook)."""
+    out = []
+    for exercise in EXERCISES:
+        try:
+            importlib.util.find_spec(f"autograder.build.specs.{exercise}")
+        except ModuleNotFoundError:
+            continue
+        if importlib.util.find_spec(f"autograder.build.specs.{exercise}") is not None:
+            out.append(exercise)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder.build.notebooks", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report stale master notebooks")
+    parser.add_argument("exercises", nargs="*")
+    args = parser.parse_args(argv)
+    stale = []
+    for exercise in args.exercises or available_exercises():
+        text, path = render(exercise), master_path(exercise)
+        if path.exists() and path.read_text() == text:
+            continue
+        stale.append(exercise)
+        if not args.check:
+            path.write_text(text)
+            print(f"wrote {path}")
+    if args.check and stale:
+        print("stale master notebooks (run python -m autograder.build.notebooks): " + ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
