@@ -159,7 +159,7 @@ def finite_differences(params, X, Y):
         fd["d" + name] = numerical_gradient(lambda: loss_of_Z2(_Z2_given(params, X, **{name: value})), value)
     Z1 = np.array(cache["Z1"])
     fd["dZ1"] = _extrapolated_differences(lambda: loss_of_Z2(_Z2_given(params, X, Z1=Z1)), Z1)
-    Z1 = np.array(cache["Z1"])  # tanh acts elementwise, so d sum(tanh(Z1)) / dZ1 is its derivative
+    # tanh acts elementwise, so d sum(tanh(Z1)) / dZ1 is its derivative
     fd["dA1_dZ1"] = numerical_gradient(lambda: float(np.sum(np.tanh(Z1))), Z1)
     return fd
 
