@@ -44,9 +44,16 @@ COLUMN_NETWORKS = {
     "tanh_softmax_batch": dict(pre=("Z1", "Z2"), post=("A1", "A2"), hidden="tanh",
                                head="softmax-jacobian-ce"),
 }
-# A plausible other activation whose derivative a student might use by mistake.
-OTHER_ACTIVATIONS = {"sigmoid": ("tanh", "relu"), "relu": ("sigmoid",), "tanh": ("sigmoid",),
-                     "silu": ("sigmoid",)}
+# Derivatives written in terms of the activation's output h, as students often write them:
+# "sigmoid-form" is h (1 - h), "tanh-form" is 1 - h^2. Applied to another activation's output
+# they are the "derivative of a different activation" mistake.
+BACKWARDS["sigmoid-form"] = lambda dh, h: dh * h * (1.0 - h)
+BACKWARDS["tanh-form"] = lambda dh, h: dh * (1.0 - h * h)
+OUTPUT_FORMS = ("sigmoid-form", "tanh-form")
+
+# Plausible other activations whose derivative a student might use by mistake.
+OTHER_ACTIVATIONS = {"sigmoid": ("tanh", "relu", "tanh-form"), "relu": ("sigmoid", "sigmoid-form"),
+                     "tanh": ("sigmoid", "sigmoid-form"), "silu": ("sigmoid", "sigmoid-form")}
 
 
 # ----------------------------------------------------------------- softmax Jacobian, three ways
@@ -117,7 +124,12 @@ def column_backward(exercise, params, cache, x, y, *, at_output=(), derivative=N
 
 def _activation_backward(name, dh, a, h, layer, at_output, derivative):
     name = derivative.get(layer, name)
-    return BACKWARDS[name](dh, h if layer in at_output else a)
+    return BACKWARDS[name](dh, h if layer in at_output or name in OUTPUT_FORMS else a)
+
+
+def _derivative_name(name):
+    return {"sigmoid-form": "h (1 - h), sigmoid's derivative,",
+            "tanh-form": "1 - h^2, tanh's derivative,"}.get(name, f"{name}'s derivative")
 
 
 def column_forward(exercise, params, x):
@@ -155,7 +167,7 @@ def column_backward_mistakes(exercise, params, cache, x, y):
     for k in range(2, layers + 1) if layers > 2 else ():
         mistakes[f"missing-weight-factor:W{k} only"] = dict(no_weight=(k,))
     for other in OTHER_ACTIVATIONS[spec["hidden"]]:
-        mistakes[f"wrong-activation-derivative:{other}'s derivative in the hidden layers"] = dict(
+        mistakes[f"wrong-activation-derivative:{_derivative_name(other)} in the hidden layers"] = dict(
             derivative={k: other for k in hidden})
     if spec["head"] == "sigmoid-mse":
         mistakes["mse-factor-two"] = dict(mse_factor=1.0)
@@ -198,7 +210,7 @@ def silu_backward(params, cache, X, y, *, at_output=(), derivative=None, batch_f
     U = params["U"] if update is None else update("U", grads["U"])
     dH = df[:, None] * np.ones_like(H) if no_weight else np.outer(df, U)
     hid_act = derivative.get("hidden", "silu")
-    dZ = BACKWARDS[hid_act](dH, H if "hidden" in at_output else Z)
+    dZ = BACKWARDS[hid_act](dH, H if "hidden" in at_output or hid_act in OUTPUT_FORMS else Z)
     grads["W"] = X.T @ dZ
     if bias == "none":
         grads["b1"] = dZ
@@ -216,6 +228,8 @@ def silu_backward_mistakes(X):
         "derivative-at-output:hidden layer only": dict(at_output=("hidden",)),
         "derivative-at-output:output layer only": dict(at_output=("output",)),
         "wrong-activation-derivative:sigmoid's derivative for SiLU": dict(derivative={"hidden": "sigmoid"}),
+        "wrong-activation-derivative:h (1 - h), sigmoid's derivative, for SiLU": dict(
+            derivative={"hidden": "sigmoid-form"}),
         "bias-not-summed": dict(bias="none"),
         "bias-wrong-axis": dict(bias="wrong-axis"),
         "missing-weight-factor": dict(no_weight=True),

@@ -1,0 +1,505 @@
+"""Each classic mistake, written the way a student writes it, gets exactly its diagnosis.
+
+The wrong implementations below are independent of ``solutions.mistakes`` (which computes the
+variants the diagnosis compares against): each is a student's function with one slip. Each is run
+on random inputs, compared quantity by quantity with the reference, and must receive its own code
+on the quantities it changes and no other code anywhere. A correct answer and unrelated wrong
+answers receive none. The same lines must come out of the checks helpers the tests call.
+"""
+import numpy as np
+import pytest
+
+from autograder.diagnosis import CODE_PATTERN, code_of, describe, name_mistake, variants_for
+from solutions.mistakes import wrong_answers
+from solutions.networks import relu_mse_training, relu_softmax, sigmoid_mlp, silu_momentum, tanh_softmax_batch
+
+NETWORKS = {
+    "sigmoid_mlp": sigmoid_mlp,
+    "relu_softmax": relu_softmax,
+    "relu_mse_training": relu_mse_training,
+    "silu_momentum": silu_momentum,
+    "tanh_softmax_batch": tanh_softmax_batch,
+}
+
+
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+# ------------------------------------------------------------------ random worked inputs
+def column_params(rng, sizes):
+    params = {}
+    for k in range(1, len(sizes)):
+        params[f"W{k}"] = rng.normal(0, 0.8, (sizes[k], sizes[k - 1]))
+        params[f"b{k}"] = rng.normal(0, 0.5, (sizes[k], 1))
+    return params
+
+
+def one_hot(rng, classes, batch):
+    return np.eye(classes)[:, rng.integers(0, classes, batch)]
+
+
+def sigmoid_mlp_case(rng, batch=4):
+    params = column_params(rng, [3, 3, 3, 3])  # square layers, as in the worked example
+    x = rng.normal(size=(3, batch))
+    return params, sigmoid_mlp.forward(params, x), x, one_hot(rng, 3, batch)
+
+
+def relu_softmax_case(rng, batch=4):
+    params = column_params(rng, [3, 4, 2, 3])
+    x = rng.normal(size=(3, batch))
+    return params, relu_softmax.forward(params, x), x, one_hot(rng, 3, batch)
+
+
+def relu_mse_case(rng, batch=4):
+    params = column_params(rng, [3, 4, 1])
+    X = rng.normal(size=(3, batch))
+    return params, relu_mse_training.forward(params, X), X, rng.random((1, batch))
+
+
+def tanh_case(rng, batch=5):
+    params = column_params(rng, [2, 2, 3])
+    X = rng.normal(size=(2, batch))
+    return params, tanh_softmax_batch.forward(params, X), X, one_hot(rng, 3, batch)
+
+
+def silu_case(rng, batch=5):
+    params = {"W": rng.normal(0, 0.8, (3, 2)), "b1": rng.normal(0, 0.5, 2), "U": rng.normal(0, 0.8, 2),
+              "b2": np.array(rng.normal())}
+    X = rng.normal(size=(batch, 3))
+    return params, silu_momentum.forward(params, X), X, (rng.random(batch) > 0.5).astype(float)
+
+
+# ------------------------------------------------------------------ diagnosing a whole output
+def leaves(value, path=()):
+    """(path, array) for every array in nested dicts / tuples / lists of arrays."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaves(item, path + (key,))
+    elif isinstance(value, (tuple, list)) and not np.asarray(value, dtype=object).dtype.kind in "biuf" \
+            and any(isinstance(v, (dict, tuple, list, np.ndarray)) for v in value):
+        for i, item in enumerate(value):
+            yield from leaves(item, path + (i,))
+    else:
+        yield path, value
+
+
+def pick(value, path):
+    for key in path:
+        value = value[key]
+    return value
+
+
+def diagnoses(exercise, function, student, args, batch_size=None):
+    """{path: code} for every quantity of the student's output that gets a diagnosis."""
+    reference = getattr(NETWORKS[exercise], function)
+    expected = reference(*args)
+    received = student(*args)
+    wrong = wrong_answers(exercise, function, args)
+    found = {}
+    for path, exp in leaves(expected):
+        variants = {}
+        for code, output in wrong.items():
+            try:
+                variants[code] = pick(output, path)
+            except (KeyError, IndexError, TypeError):
+                pass
+        result = name_mistake(pick(received, path), exp, variants=variants, batch_size=batch_size)
+        if result:
+            found[path] = result[0]
+    return found
+
+
+def assert_diagnosed(found, code):
+    assert found, f"no quantity was diagnosed, expected {code}"
+    assert set(found.values()) == {code}, found
+
+
+# ------------------------------------------------------------------ student-written wrong code
+def sigmoid_mlp_backward(params, cache, x, y, *, transpose_dW=False, at_output=False, tanh_form=False,
+                         no_W=False):
+    """A student's sigmoid_mlp backward, with switches for the slips students make."""
+    B = x.shape[1]
+    grads = {}
+    dz = (cache["yhat"] - y) / B
+    below = {3: cache["h2"], 2: cache["h1"], 1: x}
+    pre = {2: cache["a2"], 1: cache["a1"]}
+    post = {2: cache["h2"], 1: cache["h1"]}
+    for k in (3, 2, 1):
+        grads[f"W{k}"] = below[k] @ dz.T if transpose_dW else dz @ below[k].T
+        grads[f"b{k}"] = np.sum(dz, axis=1, keepdims=True)
+        if k == 1:
+            break
+        dh = dz if no_W else params[f"W{k}"].T @ dz
+        if at_output:
+            s = sigmoid(post[k - 1])  # sigma'(h) instead of sigma'(a)
+            dz = dh * s * (1 - s)
+        elif tanh_form:
+            dz = dh * (1 - post[k - 1] ** 2)  # tanh's derivative on a sigmoid layer
+        else:
+            s = sigmoid(pre[k - 1])
+            dz = dh * s * (1 - s)
+    return grads
+
+
+def relu_softmax_backward_y_minus_a(params, cache, x, y):
+    B = x.shape[1]
+    dz3 = (y - cache["a3"]) / B  # sign of the loss derivative flipped
+    dW3, db3 = dz3 @ cache["a2"].T, dz3.sum(axis=1, keepdims=True)
+    dz2 = (params["W3"].T @ dz3) * (cache["z2"] > 0)
+    dW2, db2 = dz2 @ cache["a1"].T, dz2.sum(axis=1, keepdims=True)
+    dz1 = (params["W2"].T @ dz2) * (cache["z1"] > 0)
+    return {"W1": dz1 @ x.T, "b1": dz1.sum(axis=1, keepdims=True), "W2": dW2, "b2": db2, "W3": dW3, "b3": db3}
+
+
+def relu_mse_backward(params, cache, X, y, *, bias_per_example=False, no_W=False, no_two=False):
+    n = y.size
+    da2 = (1 if no_two else 2) * (cache["a2"] - y) / n
+    s = sigmoid(cache["z2"])
+    dz2 = da2 * s * (1 - s)
+    dW2, db2 = dz2 @ cache["a1"].T, np.sum(dz2, axis=1, keepdims=True)
+    da1 = dz2 if no_W else params["W2"].T @ dz2  # (1, B) broadcasts over the 4 hidden units
+    dz1 = da1 * (cache["z1"] > 0)
+    db1 = dz1 if bias_per_example else np.sum(dz1, axis=1, keepdims=True)
+    return {"W1": dz1 @ X.T, "b1": db1, "W2": dW2, "b2": db2}
+
+
+def relu_mse_train_updating_in_backward(params, X, y, lr, epochs):
+    """Updates W2 and b2 as soon as their gradients are known, then backpropagates with the new W2."""
+    params = {k: v.copy() for k, v in params.items()}
+    losses = []
+    for _ in range(epochs):
+        cache = relu_mse_training.forward(params, X)
+        losses.append(float(np.mean((cache["a2"] - y) ** 2)))
+        s = sigmoid(cache["z2"])
+        dz2 = 2 * (cache["a2"] - y) / y.size * s * (1 - s)
+        params["W2"] -= lr * (dz2 @ cache["a1"].T)
+        params["b2"] -= lr * np.sum(dz2, axis=1, keepdims=True)
+        dz1 = (params["W2"].T @ dz2) * (cache["z1"] > 0)
+        params["W1"] -= lr * (dz1 @ X.T)
+        params["b1"] -= lr * np.sum(dz1, axis=1, keepdims=True)
+    return params, losses
+
+
+def tanh_backward(params, cache, X, Y, *, no_mean=False, bias_axis=1, softmax="right", sigmoid_form=False,
+                  at_output=False):
+    B = X.shape[1]
+    A2, A1 = cache["A2"], cache["A1"]
+    dA2 = -Y / A2 if no_mean else -Y / A2 / B
+    prod2 = A2 * dA2
+    if softmax == "twice":  # seed 004, In [7]
+        sumprod = A2 * np.sum(prod2, axis=0, keepdims=True)
+        dZ2 = prod2 - A2 * sumprod
+    elif softmax == "diagonal":
+        dZ2 = A2 * (1 - A2) * dA2
+    else:
+        dZ2 = prod2 - A2 * np.sum(prod2, axis=0, keepdims=True)
+    dA1 = params["W2"].T @ dZ2
+    if sigmoid_form:
+        dZ1 = dA1 * A1 * (1 - A1)
+    elif at_output:
+        dZ1 = dA1 * (1 - np.tanh(A1) ** 2)
+    else:
+        dZ1 = dA1 * (1 - A1 ** 2)
+    return {"W1": dZ1 @ X.T, "b1": np.sum(dZ1, axis=bias_axis, keepdims=True),
+            "W2": dZ2 @ A1.T, "b2": np.sum(dZ2, axis=bias_axis, keepdims=True)}
+
+
+def silu_backward(params, cache, X, y, *, divide_twice=False, sigmoid_derivative=False):
+    m = X.shape[0]
+    p = cache["p"]
+    df = (p - y) / m  # BCE through the sigmoid, batch mean
+    dU, db2 = cache["H"].T @ df, np.sum(df)
+    dH = np.outer(df, params["U"])
+    s = sigmoid(cache["Z"])
+    dZ = dH * (s * (1 - s) if sigmoid_derivative else s + cache["Z"] * s * (1 - s))
+    dW, db1 = X.T @ dZ, np.sum(dZ, axis=0)
+    if divide_twice:
+        dW, db1, dU, db2 = dW / m, db1 / m, dU / m, db2 / m
+    return {"W": dW, "b1": db1, "U": dU, "b2": np.asarray(db2)}
+
+
+def momentum_plus(param, grad, velocity, gamma, eta):
+    velocity = gamma * velocity + eta * grad
+    return param + velocity, velocity
+
+
+def momentum_param_first(param, grad, velocity, gamma, eta):
+    param = param + velocity
+    velocity = gamma * velocity - eta * grad
+    return param, velocity
+
+
+# ------------------------------------------------------------------ one test per mistake
+MISTAKES = [
+    # (code, exercise, function, student function, case builder, batch size passed to the check)
+    ("transposed", "sigmoid_mlp", "backward",
+     lambda *a: sigmoid_mlp_backward(*a, transpose_dW=True), sigmoid_mlp_case, 4),
+    ("sign-flipped", "relu_softmax", "backward", relu_softmax_backward_y_minus_a, relu_softmax_case, 4),
+    ("summed-not-averaged", "tanh_softmax_batch", "backward",
+     lambda *a: tanh_backward(*a, no_mean=True), tanh_case, 5),
+    ("averaged-not-summed", "silu_momentum", "backward",
+     lambda *a: silu_backward(*a, divide_twice=True), silu_case, 5),
+    ("bias-not-summed", "relu_mse_training", "backward",
+     lambda *a: relu_mse_backward(*a, bias_per_example=True), relu_mse_case, 4),
+    ("bias-wrong-axis", "tanh_softmax_batch", "backward",
+     lambda *a: tanh_backward(*a, bias_axis=0), tanh_case, 5),
+    ("derivative-at-output", "sigmoid_mlp", "backward",
+     lambda *a: sigmoid_mlp_backward(*a, at_output=True), sigmoid_mlp_case, 4),
+    ("derivative-at-output", "tanh_softmax_batch", "backward",
+     lambda *a: tanh_backward(*a, at_output=True), tanh_case, 5),
+    ("wrong-activation-derivative", "tanh_softmax_batch", "backward",
+     lambda *a: tanh_backward(*a, sigmoid_form=True), tanh_case, 5),
+    ("wrong-activation-derivative", "sigmoid_mlp", "backward",
+     lambda *a: sigmoid_mlp_backward(*a, tanh_form=True), sigmoid_mlp_case, 4),
+    ("wrong-activation-derivative", "silu_momentum", "backward",
+     lambda *a: silu_backward(*a, sigmoid_derivative=True), silu_case, 5),
+    ("softmax-jacobian-twice", "tanh_softmax_batch", "backward",
+     lambda *a: tanh_backward(*a, softmax="twice"), tanh_case, 5),
+    ("softmax-jacobian-wrong", "tanh_softmax_batch", "backward",
+     lambda *a: tanh_backward(*a, softmax="diagonal"), tanh_case, 5),
+    ("missing-weight-factor", "relu_mse_training", "backward",
+     lambda *a: relu_mse_backward(*a, no_W=True), relu_mse_case, 4),
+    ("missing-weight-factor", "sigmoid_mlp", "backward",
+     lambda *a: sigmoid_mlp_backward(*a, no_W=True), sigmoid_mlp_case, 4),
+    ("mse-factor-two", "relu_mse_training", "backward",
+     lambda *a: relu_mse_backward(*a, no_two=True), relu_mse_case, 4),
+]
+
+
+@pytest.mark.parametrize("code, exercise, function, student, case, batch", MISTAKES,
+                         ids=[f"{m[0]}-{m[1]}" for m in MISTAKES])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_each_mistake_gets_exactly_its_diagnosis(code, exercise, function, student, case, batch, seed):
+    args = case(np.random.default_rng(seed))
+    assert_diagnosed(diagnoses(exercise, function, student, args, batch_size=batch), code)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_updated_weights_in_a_training_loop(seed):
+    rng = np.random.default_rng(seed)
+    params, _, X, y = relu_mse_case(rng)
+    args = (params, X, y, 0.3, 5)
+    found = diagnoses("relu_mse_training", "train", relu_mse_train_updating_in_backward, args, batch_size=4)
+    assert_diagnosed(found, "updated-weights")
+    assert found[(0, "W1")] == "updated-weights" and found[(1,)] == "updated-weights"
+
+
+@pytest.mark.parametrize("code, student", [("momentum-sign", momentum_plus),
+                                           ("momentum-order", momentum_param_first)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_momentum_mistakes(code, student, seed):
+    rng = np.random.default_rng(seed)
+    shape = (3, 2)
+    args = (rng.normal(size=shape), rng.normal(size=shape), rng.normal(size=shape), 0.9, 0.8)
+    found = diagnoses("silu_momentum", "momentum_step", student, args)
+    assert_diagnosed(found, code)
+    assert (0,) in found  # the parameter is always affected
+
+
+def test_momentum_mistake_through_the_training_loop():
+    """train_momentum built on a wrong momentum_step is diagnosed too."""
+    rng = np.random.default_rng(3)
+    params, _, X, y = silu_case(rng)
+
+    def student_train(params, X, y, gamma, eta, iterations):
+        velocities = {k: np.zeros_like(np.asarray(v, dtype=float)) for k, v in params.items()}
+        losses = []
+        for _ in range(iterations):
+            cache = silu_momentum.forward(params, X)
+            losses.append(silu_momentum.bce_loss(cache["p"], y))
+            grads = silu_momentum.backward(params, cache, X, y)
+            stepped = {k: momentum_plus(params[k], grads[k], velocities[k], gamma, eta) for k in params}
+            params = {k: s[0] for k, s in stepped.items()}
+            velocities = {k: s[1] for k, s in stepped.items()}
+        return params, velocities, losses
+
+    found = diagnoses("silu_momentum", "train_momentum", student_train, (params, X, y, 0.9, 0.8, 2), 5)
+    assert_diagnosed(found, "momentum-sign")
+
+
+def test_softmax_backward_alone():
+    rng = np.random.default_rng(4)
+    A = tanh_softmax_batch.softmax(rng.normal(size=(3, 5)))
+    dA = rng.normal(size=(3, 5))
+
+    def seed_004(dA, A):
+        prod2 = A * dA
+        return prod2 - A * (A * np.sum(prod2, axis=0))
+
+    assert_diagnosed(diagnoses("tanh_softmax_batch", "softmax_backward", seed_004, (dA, A)),
+                     "softmax-jacobian-twice")
+    assert diagnoses("tanh_softmax_batch", "softmax_backward", tanh_softmax_batch.softmax_backward, (dA, A)) == {}
+
+
+# ------------------------------------------------------------------ no diagnosis
+CORRECT = [
+    ("sigmoid_mlp", "backward", sigmoid_mlp_case, sigmoid_mlp_backward),
+    ("relu_mse_training", "backward", relu_mse_case, relu_mse_backward),
+    ("tanh_softmax_batch", "backward", tanh_case, tanh_backward),
+    ("silu_momentum", "backward", silu_case, silu_backward),
+]
+
+
+@pytest.mark.parametrize("exercise, function, case, student", CORRECT, ids=[c[0] for c in CORRECT])
+def test_correct_answers_get_no_diagnosis(exercise, function, case, student):
+    assert diagnoses(exercise, function, student, case(np.random.default_rng(5)), batch_size=4) == {}
+
+
+def unrelated_wrong(seed):
+    """Wrong in ways no known mistake explains: noise, a stray factor, a swapped pair of entries."""
+    def noisy(*args):
+        rng = np.random.default_rng(seed)
+        return {k: v + rng.normal(0, 0.1, v.shape) for k, v in sigmoid_mlp.backward(*args).items()}
+
+    def stray_factor(*args):
+        return {k: 0.37 * v for k, v in sigmoid_mlp.backward(*args).items()}
+
+    def swapped_entries(*args):
+        grads = sigmoid_mlp.backward(*args)
+        grads["W1"] = grads["W1"].copy()
+        grads["W1"][0, 0], grads["W1"][1, 2] = grads["W1"][1, 2], grads["W1"][0, 0]
+        return grads
+
+    return [noisy, stray_factor, swapped_entries]
+
+
+@pytest.mark.parametrize("which", range(3))
+def test_unrelated_wrong_answers_get_no_diagnosis(which):
+    args = sigmoid_mlp_case(np.random.default_rng(6))
+    student = unrelated_wrong(6)[which]
+    assert diagnoses("sigmoid_mlp", "backward", student, args, batch_size=4) == {}
+
+
+# ------------------------------------------------------------------ the generic rules
+def test_generic_transpose_sign_and_scale():
+    rng = np.random.default_rng(7)
+    expected = rng.normal(size=(3, 4))
+    assert name_mistake(expected.T, expected)[0] == "transposed"
+    square = rng.normal(size=(3, 3))
+    assert name_mistake(square.T, square)[0] == "transposed"
+    assert name_mistake(-expected, expected)[0] == "sign-flipped"
+    assert name_mistake(expected * 4, expected, batch_size=4)[0] == "summed-not-averaged"
+    assert name_mistake(expected / 4, expected, batch_size=4)[0] == "averaged-not-summed"
+    assert name_mistake(-2.5, 2.5)[0] == "sign-flipped"  # scalars too (a loss)
+    assert name_mistake(expected, expected) is None
+    assert name_mistake(expected + 1e-12, expected) is None
+
+
+def test_ambiguous_cases_are_not_claimed():
+    rng = np.random.default_rng(8)
+    m = rng.normal(size=(3, 3))
+    symmetric = m + m.T
+    assert name_mistake(symmetric.T * 1.0001 + 1, symmetric) is None
+    assert name_mistake(symmetric.copy(), symmetric) is None  # transposed == right answer
+    zeros = np.zeros((2, 3))
+    assert name_mistake(-zeros, zeros) is None
+    assert name_mistake(np.ones((2, 3)), zeros) is None
+    assert name_mistake(np.zeros((2, 3)), rng.normal(size=(2, 3))) is None
+    # batch of one: summed and averaged are the same thing
+    grad = rng.normal(size=(3, 1))
+    assert name_mistake(grad, grad, batch_size=1) is None
+    # a matrix that is its own negative transpose: transposed == sign-flipped, two codes fit
+    skew = m - m.T
+    assert name_mistake(skew.T, skew) is None
+    # two different variants with the same numbers: neither is claimed
+    wrong = grad * 3
+    assert name_mistake(wrong, grad, variants={"updated-weights": wrong, "momentum-order": wrong}) is None
+    # the same code in two forms is still that code
+    found = name_mistake(wrong, grad, variants={"derivative-at-output": wrong, "derivative-at-output:layer 1": wrong})
+    assert found[0] == "derivative-at-output" and "layer 1" in found[1]
+
+
+def test_variants_that_change_nothing_are_ignored():
+    grad = np.random.default_rng(9).normal(size=(2, 2))
+    off = grad + 0.5
+    assert name_mistake(off, grad, variants={"derivative-at-output": grad.copy()}) is None
+    assert name_mistake(off, grad, variants={"derivative-at-output": off})[0] == "derivative-at-output"
+
+
+def test_bias_not_summed_in_every_convention():
+    rng = np.random.default_rng(10)
+    dz = rng.normal(size=(4, 5))
+    assert name_mistake(dz, dz.sum(axis=1, keepdims=True), batch_size=5)[0] == "bias-not-summed"
+    dZ = rng.normal(size=(5, 2))  # row convention, b1 of shape (2,)
+    assert name_mistake(dZ, dZ.sum(axis=0), batch_size=5)[0] == "bias-not-summed"
+    df = rng.normal(size=5)  # scalar bias
+    assert name_mistake(df, np.array(df.sum()), batch_size=5)[0] == "bias-not-summed"
+    assert name_mistake(dz + 1, dz.sum(axis=1, keepdims=True), batch_size=5) is None
+
+
+def test_same_numbers_in_another_shape_are_not_a_mistake_here():
+    grad = np.random.default_rng(11).normal(size=(3, 1))
+    assert name_mistake(grad.reshape(3), grad) is None
+
+
+def test_message_line_and_code_extraction():
+    rng = np.random.default_rng(12)
+    expected = rng.normal(size=(2, 3))
+    code, message = name_mistake(expected.T, expected)
+    line = describe(code, message)
+    assert line.startswith("Likely mistake (transposed): ")
+    assert CODE_PATTERN.search("wrong values\n" + line).group(1) == "transposed"
+    assert code_of("dW: wrong values.\n" + line) == "transposed"
+    assert code_of("no diagnosis here") is None
+    assert name_mistake("not numbers", expected) is None
+    assert name_mistake(np.full((2, 3), np.nan), expected) is None
+
+
+def test_variants_for_picks_one_quantity():
+    wrong = {"a": {"W1": 1, "b1": 2}, "b": (3, 4), "c": {"W2": 5}}
+    assert variants_for(wrong, "W1") == {"a": 1}
+    assert variants_for(wrong, 1) == {"b": 4}
+
+
+def test_diagnosis_module_is_self_contained():
+    """Shipped to students as backprop_diagnosis.py: it may import numpy and the standard library only."""
+    import ast
+    from pathlib import Path
+
+    import autograder.diagnosis as module
+    tree = ast.parse(Path(module.__file__).read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"numpy", "re"}, imported
+
+
+# ------------------------------------------------------------------ through the checks helpers
+checks = pytest.importorskip("autograder.checks", reason="autograder/checks.py (issue 3) not there yet")
+
+
+def failure_message(exercise, function, student, args, batch):
+    reference = getattr(NETWORKS[exercise], function)
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.check_against_reference(exercise, function, student, reference, [args],
+                                       batch_size_of=lambda *a: batch)
+    return str(failure.value)
+
+
+@pytest.mark.parametrize("code, exercise, function, student, case, batch", MISTAKES,
+                         ids=[f"{m[0]}-{m[1]}" for m in MISTAKES])
+def test_checks_helpers_carry_the_diagnosis(code, exercise, function, student, case, batch):
+    message = failure_message(exercise, function, student, case(np.random.default_rng(0)), batch)
+    codes = set(CODE_PATTERN.findall(message))
+    assert codes == {code}, message
+    assert f"Likely mistake ({code}): " in message
+
+
+def test_checks_helpers_momentum_and_training():
+    rng = np.random.default_rng(1)
+    args = (rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), 0.9, 0.8)
+    assert set(CODE_PATTERN.findall(failure_message("silu_momentum", "momentum_step", momentum_param_first,
+                                                    args, None))) == {"momentum-order"}
+    params, _, X, y = relu_mse_case(rng)
+    message = failure_message("relu_mse_training", "train", relu_mse_train_updating_in_backward,
+                              (params, X, y, 0.3, 5), 4)
+    assert set(CODE_PATTERN.findall(message)) == {"updated-weights"}
+
+
+def test_checks_helpers_say_nothing_for_unrelated_mistakes():
+    args = sigmoid_mlp_case(np.random.default_rng(2))
+    message = failure_message("sigmoid_mlp", "backward", unrelated_wrong(2)[1], args, 4)
+    assert "Likely mistake" not in message
+    checks.check_against_reference("sigmoid_mlp", "backward", sigmoid_mlp_backward, sigmoid_mlp.backward,
+                                   [args], batch_size_of=lambda *a: 4)  # the correct one passes
