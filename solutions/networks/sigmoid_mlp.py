@@ -130,7 +130,7 @@ def worked_values(params, x=None, y=None):
     values = {
         "x": x,
         "y": y,
-        "n_params": float(sum(np.size(params[k]) for k in PARAMETER_NAMES)),
+        "n_params": int(sum(np.size(params[k]) for k in PARAMETER_NAMES)),
         "a1_sum": float(cache["a1"].sum()),
         "h1_sum": float(cache["h1"].sum()),
         "a2_sum": float(cache["a2"].sum()),
