@@ -70,7 +70,7 @@ def summary_lines():
         ledger = load_ledger(path)
         counts = status_counts(ledger)
         rest = ", ".join(f"{counts[s]} {s}" for s in STATUSES[1:] if counts[s])
-        ours = ledger.get("our_run", [])
+        ours = ledger.get("our_run", {}).get("entries", [])
         lines.append(
             f"{ledger['seed']} ({ledger['exercise']}): {sum(counts.values())} entries, "
             f"{counts['reproduced']} reproduced" + (f", {rest}" if rest else "")

@@ -33,7 +33,7 @@ def finite_differences(exercise):
 
 def all_entries(ledger):
     """The seed's printed numbers plus, where the seed is not reproducible, our own run's."""
-    return ledger["entries"] + ledger.get("our_run", [])
+    return ledger["entries"] + ledger.get("our_run", {}).get("entries", [])
 
 
 def entries(*statuses):
