@@ -21,7 +21,6 @@ import importlib.abc
 import importlib.util
 import json
 import sys
-import types
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,7 +87,6 @@ class Assignment:
     questions: dict[str, float]  # question name -> points possible, in question order
     tests_hash: str  # sha256 over test sources, bundle modules and support files
     module_sources: dict[str, str] = field(default_factory=dict)  # bundle files/**.py
-    _loaded: dict[str, types.ModuleType] = field(default_factory=dict, repr=False)
 
     @property
     def max_score(self) -> float:
@@ -99,44 +97,53 @@ class Assignment:
         with self.helpers_installed():
             return [ExceptionTestFile.from_string(src, path=path) for path, src in self.test_sources.items()]
 
-    @contextlib.contextmanager
     def helpers_installed(self):
-        """While the block runs, the bundle's Python files (``backprop_checks``, ``solutions``,
-        ...) are importable, as they are in Otter's working directory; ``backprop_checks``,
-        ``backprop_diagnosis`` and ``solutions`` fall back to the repository's modules when the
-        bundle has none. Afterwards ``sys.modules`` is as before (test functions that import
-        lazily run inside the block)."""
-        finder = _InMemoryModules(str(self.bundle), self.module_sources)
-        aliases = {}
-        for name, repo_module in HELPER_MODULES.items():
-            if name not in finder.top_names and name != repo_module:
-                try:
-                    aliases[name] = importlib.import_module(repo_module)
-                except ImportError:
-                    pass  # a test that needs it fails with its own ImportError message
-        tops = finder.top_names | set(aliases)
+        return modules_installed([self])
 
-        def ours(key):
-            return key.split(".")[0] in tops
 
-        saved = {k: m for k, m in sys.modules.items() if ours(k)}
-        for k in saved:
-            del sys.modules[k]
-        sys.modules.update(self._loaded)
-        sys.modules.update(aliases)
-        sys.meta_path.insert(0, finder)
-        try:
-            yield
-        finally:
+def compatible(a: Assignment, b: Assignment) -> bool:
+    """Whether two assignments' bundle modules can be importable at the same time."""
+    return all(b.module_sources.get(k, v) == v for k, v in a.module_sources.items())
+
+
+@contextlib.contextmanager
+def modules_installed(assignments: list[Assignment]):
+    """While the block runs, the bundles' Python files (``backprop_checks``, ``solutions``, ...)
+    are importable, as they are in Otter's working directory; ``backprop_checks``,
+    ``backprop_diagnosis`` and ``solutions`` fall back to the repository's modules when no bundle
+    has them. Afterwards ``sys.modules`` is as before. Meant to wrap a whole batch (test functions
+    import lazily, from any grading thread); the assignments must be ``compatible``."""
+    sources: dict[str, str] = {}
+    for a in assignments:
+        sources.update(a.module_sources)
+    finder = _InMemoryModules(",".join(str(a.bundle) for a in assignments), sources)
+    aliases = {}
+    for name, repo_module in HELPER_MODULES.items():
+        if name not in finder.top_names and name != repo_module:
             try:
-                sys.meta_path.remove(finder)
-            except ValueError:
-                pass
-            for k in [k for k in sys.modules if ours(k)]:
-                module = sys.modules.pop(k)
-                if k.split(".")[0] in finder.top_names:
-                    self._loaded[k] = module
-            sys.modules.update(saved)
+                aliases[name] = importlib.import_module(repo_module)
+            except ImportError:
+                pass  # a test that needs it fails with its own ImportError message
+    tops = finder.top_names | set(aliases)
+
+    def ours(key):
+        return key.split(".")[0] in tops
+
+    saved = {k: m for k, m in sys.modules.items() if ours(k)}
+    for k in saved:
+        del sys.modules[k]
+    sys.modules.update(aliases)
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        try:
+            sys.meta_path.remove(finder)
+        except ValueError:
+            pass
+        for k in [k for k in sys.modules if ours(k)]:
+            del sys.modules[k]
+        sys.modules.update(saved)
 
 
 def _question_order(path: str) -> tuple:
@@ -151,7 +158,7 @@ def load_assignment(exercise_dir: Path) -> Assignment:
     bundles = sorted((exercise_dir / "autograder").glob("*.zip"))
     if not bundles:
         raise AssignmentError(f"{exercise_dir}: no autograder bundle (autograder/*.zip); run `python -m autograder build`")
-    bundle = bundles[0]
+    bundle = max(bundles, key=lambda b: (b.stat().st_mtime, b.name))  # Otter stamps names; newest wins
     try:
         with zipfile.ZipFile(bundle) as zf:
             names = zf.namelist()

@@ -4,17 +4,18 @@
 
 The main process finds and reads the submissions, picks each one's assignment, reuses the
 previous result of every file whose content, assignment, tests and grader are unchanged, and
-hands the rest to a pool of grader processes. Each grader process grades one submission at a
-time with the core (``autograder.grade.runner.grade_notebook``: the student's notebook in a
-sandboxed child, the tests in the grader). Anything that goes wrong inside the grader for one
-submission becomes that submission's ``error`` row; a grader process that dies is replaced and
-its submissions retried one at a time, so the batch always finishes.
+hands the rest to a pool of grading threads. Each thread grades one submission at a time with
+the core (``autograder.grade.runner.grade_notebook``: the student's notebook runs in its own
+sandboxed process forked from a pre-warmed zygote, the tests run here, by value); the threads
+mostly wait on those processes, so N threads keep N submissions running. Anything that goes
+wrong inside the grader for one submission becomes that submission's ``error`` row, so the
+batch always finishes; ``results.json`` is checkpointed while grading, so an interrupted
+batch resumes where it stopped.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
-import multiprocessing
 import os
 import sys
 import time
@@ -22,17 +23,13 @@ import traceback
 from pathlib import Path
 
 from autograder.grade import gradebook
-from autograder.grade.assignments import Assignment, load_assignments
+from autograder.grade.assignments import Assignment, compatible, load_assignments, modules_installed
 from autograder.grade.submissions import Submission, choose_assignment, discover, load
 
 # core grader files: a change in any of them invalidates cached results
 CORE_FILES = ("sandbox.py", "protocol.py", "runner.py")
 CHECKPOINT_SECONDS = 2.0
 KNOWN_STATUSES = {"graded", "timeout", "crashed", "invalid", "wrong-assignment", "error"}
-
-_ASSIGNMENTS: dict[str, Assignment] = {}  # set in the main process, inherited by forked graders
-_TIMEOUT = 60.0
-
 
 def grader_fingerprint() -> str:
     digest = hashlib.sha256()
@@ -45,56 +42,24 @@ def grader_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def core_grade_notebook():
-    """The core's ``grade_notebook`` and a factory for its limits object."""
-    from autograder.grade import runner
-    return runner.grade_notebook
-
-
 def make_limits(timeout: float):
-    from autograder.grade import runner
-    limits_cls = getattr(runner, "Limits", None)
-    if limits_cls is None:
-        from autograder.grade import sandbox
-        limits_cls = getattr(sandbox, "Limits")
+    from autograder.grade.runner import Limits
+    return Limits(submission_timeout=timeout)
+
+
+def grade_one(assignment: Assignment, notebook_bytes: bytes, timeout: float, *, tests=None,
+              hide=()) -> dict:
+    """Grade one notebook with the core; errors inside the grader become an ``error`` result.
+    Call inside ``modules_installed`` (the test files import the bundle's modules)."""
     try:
-        return limits_cls(timeout=timeout)
-    except TypeError:
-        limits = limits_cls()
-        for attr in ("timeout", "wall_seconds", "wall_clock", "total_seconds"):
-            if hasattr(limits, attr):
-                try:
-                    setattr(limits, attr, timeout)
-                except Exception:
-                    pass
-        return limits
-
-
-def _worker_init(assignments, timeout):
-    global _ASSIGNMENTS, _TIMEOUT
-    _ASSIGNMENTS, _TIMEOUT = assignments, timeout
-
-
-def grade_one(assignment: Assignment, notebook_bytes: bytes, timeout: float) -> dict:
-    """Grade one notebook with the core; errors inside the grader become an ``error`` result."""
-    try:
-        grade_notebook = core_grade_notebook()
-        with assignment.helpers_installed():
-            tests = assignment.fresh_tests()
-            result = grade_notebook(notebook_bytes, tests, make_limits(timeout),
-                                    dict(assignment.support_files))
+        from autograder.grade.runner import grade_notebook
+        result = grade_notebook(notebook_bytes, tests if tests is not None else assignment.fresh_tests(),
+                                make_limits(timeout), dict(assignment.support_files), hide=tuple(hide))
         return normalise_result(result, assignment)
     except Exception as exc:
-        tb = traceback.format_exc(limit=8)
-        print(f"grader error: {tb}", file=sys.stderr)
+        print(f"grader error: {traceback.format_exc(limit=8)}", file=sys.stderr)
         return error_result(assignment, f"grader error (the grader's bug, not the student's): "
                                         f"{type(exc).__name__}: {exc}")
-
-
-def _grade_task(index: int, assignment_name: str, notebook_bytes: bytes):
-    start = time.perf_counter()
-    result = grade_one(_ASSIGNMENTS[assignment_name], notebook_bytes, _TIMEOUT)
-    return index, result, time.perf_counter() - start
 
 
 def error_result(assignment: Assignment | None, reason: str, status: str = "error") -> dict:
@@ -244,7 +209,8 @@ def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None 
     names = {i: name for i, name, _, _ in todo}
     try:
         bar = _progress(len(todo), progress)
-        for i, result, seconds in _run_pool(todo, assignments, timeout, workers):
+        hide = {Path(dist).resolve(), out_dir.resolve(), *(Path(p).resolve() for p in paths)}
+        for i, result, seconds in _run_pool(todo, assignments, timeout, workers, hide=sorted(map(str, hide))):
             sub = submissions[i]
             keep_key = keys[i] if result["status"] != "error" else None  # errors are retried next run
             rows[i] = _row(sub, shas[i], names[i], result, keep_key, seconds)
@@ -282,31 +248,47 @@ def _progress(total: int, enabled: bool):
         return _NoBar()
 
 
-def _run_pool(todo, assignments, timeout, workers):
-    """Yield (index, result, seconds) for every task, whatever happens to the grader processes."""
+def _groups(names: list[str], assignments: dict[str, Assignment]) -> list[list[str]]:
+    """Assignments whose bundle modules can be importable together (normally all of them)."""
+    groups: list[list[str]] = []
+    for name in names:
+        for g in groups:
+            if all(compatible(assignments[name], assignments[other]) for other in g):
+                g.append(name)
+                break
+        else:
+            groups.append([name])
+    return groups
+
+
+def _run_pool(todo, assignments, timeout, workers, hide=()):
+    """Yield (index, result, seconds) for every task; threads grade, children do the work."""
     if not todo:
         return
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-    ctx = multiprocessing.get_context("fork")
-    pending = {i: (i, name, data) for i, name, data, _ in todo}
-    retry_alone: list[int] = []
-    with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                                initargs=(assignments, timeout)) as pool:
-        futures = {pool.submit(_grade_task, *pending[i]): i for i in pending}
-        for fut in cf.as_completed(futures):
-            i = futures[fut]
-            try:
-                yield fut.result()
-            except cf.process.BrokenProcessPool:
-                retry_alone.append(i)  # some grader process died; which submission did it is unknown
-            except Exception as exc:
-                yield i, error_result(assignments[pending[i][1]], f"grader error: {type(exc).__name__}: {exc}"), 0.0
-    for i in retry_alone:  # one fresh grader per submission: the culprit alone gets the error
-        with cf.ProcessPoolExecutor(1, mp_context=ctx, initializer=_worker_init,
-                                    initargs=(assignments, timeout)) as pool:
-            fut = pool.submit(_grade_task, *pending[i])
-            try:
-                yield fut.result()
-            except Exception as exc:
-                yield i, error_result(assignments[pending[i][1]],
-                                      f"grader error: the grader process died on this submission ({type(exc).__name__})"), 0.0
+    names = sorted({name for _, name, _, _ in todo})
+    for group in _groups(names, assignments):
+        with modules_installed([assignments[n] for n in group]):
+            tests = {}
+            for n in group:
+                try:
+                    tests[n] = assignments[n].fresh_tests()  # the core copies them per submission
+                except Exception as exc:
+                    tests[n] = exc
+
+            def task(i, name, data):
+                start = time.perf_counter()
+                if isinstance(tests[name], Exception):
+                    return i, error_result(assignments[name], f"grader error: cannot load the tests: {tests[name]}"), 0.0
+                result = grade_one(assignments[name], data, timeout, tests=tests[name], hide=hide)
+                return i, result, time.perf_counter() - start
+
+            with cf.ThreadPoolExecutor(workers, thread_name_prefix="grade") as pool:
+                futures = {pool.submit(task, i, name, data): (i, name)
+                           for i, name, data, _ in todo if name in group}
+                for fut in cf.as_completed(futures):
+                    i, name = futures[fut]
+                    try:
+                        yield fut.result()
+                    except Exception as exc:
+                        yield i, error_result(assignments[name], f"grader error: {type(exc).__name__}: {exc}"), 0.0

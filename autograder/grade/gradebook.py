@@ -145,8 +145,11 @@ def feedback_markdown(row: dict) -> str:
         lines += ["## Cells that raised errors", "",
                   "These cells failed when your notebook ran top to bottom; anything they define is missing.", ""]
         for err in row["cell_errors"][:10]:
-            lines.append(_block(err if isinstance(err, str) else json.dumps(err, indent=1, default=str)))
-            lines.append("")
+            if isinstance(err, dict):
+                where = f"cell {err['cell'] + 1}" if isinstance(err.get("cell"), int) else "a cell"
+                lines += [f"- {where} of the notebook:", "", _block(str(err.get("error", ""))), ""]
+            else:
+                lines += [_block(str(err)), ""]
     for q, qr in (row.get("questions") or {}).items():
         score, possible = qr.get("score", 0), qr.get("max_score", 0)
         mark = "✅" if float(score) >= float(possible) else "❌"
