@@ -1,0 +1,386 @@
+"""Grade one notebook by value: its code runs in a sandboxed child, Otter's tests run here.
+
+    grade_notebook(notebook_bytes, tests, limits=Limits(), support_files=None, hide=()) -> dict
+
+`tests` are Otter `ExceptionTestFile`s (one per question). Each test function receives, for
+every parameter name, a `StudentFunction` stub: calling it sends the arguments to the child
+and returns the child's return value decoded as plain data (see `protocol`). Scores come only
+from Otter's `TestCaseResult`s computed in this process. Safe to call from several threads.
+
+Result dict::
+
+    {"status": "graded" | "timeout" | "crashed" | "invalid" | "error",
+     "reason": str,                      # "" when graded cleanly
+     "cell_errors": [{"cell": i, "error": "ZeroDivisionError: ..."}],   # i: 0-based notebook cell
+     "questions": {"q1": {"score": float, "max_score": float,
+                          "tests": [{"name", "hidden", "passed", "points", "message", "diagnosis"}]}},
+     "score": float, "max_score": float, "stdout_tail": str,
+     "isolation": {"mode": "root" | "userns" | "plain", ...}}
+"""
+import builtins
+import copy
+import functools
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import nbformat
+
+from autograder.grade import protocol
+from autograder.grade.sandbox import Child, ChildGone, Limits, SandboxError, default_masked_paths, uid_slots
+
+DIAGNOSIS = re.compile(r"Likely mistake \(([\w-]+)\)")
+PLAIN = ("plain data: a numpy array of numbers or booleans, a number, a string, None, "
+         "or a tuple/list/dict (str keys) of those")
+
+__all__ = ["grade_notebook", "Limits", "read_code_cells", "InvalidNotebook"]
+
+
+class InvalidNotebook(ValueError):
+    """The submission is not a notebook we can run; the message says why."""
+
+
+class StudentCodeError(Exception):
+    """A student function raised an exception that has no built-in counterpart here."""
+
+
+class GradingUnavailable(RuntimeError):
+    """The submission's process could not answer (crashed, timed out, limit reached)."""
+
+
+def read_code_cells(notebook_bytes):
+    """Notebook bytes -> [(cell index, Python source)] with IPython syntax turned into calls."""
+    if not notebook_bytes or not notebook_bytes.strip():
+        raise InvalidNotebook("the file is empty")
+    try:
+        text = notebook_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidNotebook("the file is not UTF-8 text") from None
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # nbformat raises JSON, validation and version errors of many kinds
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidNotebook(f"not a Jupyter notebook ({first})") from None
+    cells = notebook.get("cells")
+    if not isinstance(cells, list):
+        raise InvalidNotebook("the notebook has no list of cells")
+    from IPython.core.inputtransformer2 import TransformerManager
+    transformer = TransformerManager()
+    code = []
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        try:
+            source = transformer.transform_cell(source)
+        except Exception:
+            pass  # leave it as is; a SyntaxError will be recorded for the cell
+        code.append((index, source))
+    if not code:
+        raise InvalidNotebook("the notebook has no code cells")
+    return code
+
+
+# ============================================================== the child, restarted as needed
+
+class _Session:
+    """The submission's process as seen by the tests: restarts without the cells that crashed
+    or hung, so that questions answered before them keep their points."""
+
+    def __init__(self, cells, limits, support_files, masked, slot):
+        self.cells, self.limits = cells, limits
+        self.support_files, self.masked, self.slot = support_files, masked, slot
+        self.deadline = time.monotonic() + limits.submission_timeout
+        self.child = None
+        self.starts = 0
+        self.bad_cells = {}         # cell index -> why it was left out
+        self.cell_errors = {}       # cell index -> "Type: message"
+        self.problems = []          # (status, reason), in order
+        self.tails = []
+        self.isolation = {}
+        self.unavailable = None     # reason once no child can be had any more
+
+    # ---------------------------------------------------------- lifecycle
+    def _problem(self, status, reason):
+        self.problems.append((status, reason))
+
+    def _retire(self):
+        if self.child is not None:
+            self.child.kill()
+            tail = self.child.output_tail()
+            if tail:
+                self.tails.append(tail)
+            self.child = None
+
+    def close(self):
+        self._retire()
+
+    def ensure(self):
+        """A running child that has executed the notebook (minus bad cells), or raise."""
+        while self.child is None:
+            if self.unavailable:
+                raise GradingUnavailable(self.unavailable)
+            if time.monotonic() >= self.deadline:
+                self.unavailable = (f"the submission used up its time limit "
+                                    f"({self.limits.submission_timeout:g} s)")
+                self._problem("timeout", self.unavailable)
+                continue
+            if self.starts > self.limits.max_restarts:
+                self.unavailable = f"the notebook's process was restarted {self.limits.max_restarts} times"
+                self._problem("crashed", self.unavailable)
+                continue
+            self.starts += 1
+            self.child = Child(self.limits, self.slot, self.masked, self.support_files)
+            self.isolation = self.child.isolation
+            self._run_cells()
+        return self.child
+
+    def _run_cells(self):
+        child, limits = self.child, self.limits
+        cells = [[i, src] for i, src in self.cells if i not in self.bad_cells]
+        current = None
+        try:
+            child.send({"op": "run", "cells": cells})
+            while True:
+                budget = min(time.monotonic() + limits.cell_timeout, self.deadline)
+                event = child.receive(budget)
+                kind = event.get("event")
+                if kind == "cell":
+                    current = event.get("cell")
+                elif kind == "cell_done":
+                    if event.get("error") and current not in self.cell_errors:
+                        self.cell_errors[current] = str(event["error"])[:2000]
+                    current = None
+                elif kind == "ready":
+                    return
+        except TimeoutError:
+            late = time.monotonic() >= self.deadline
+            what = (f"the submission time limit ({limits.submission_timeout:g} s)" if late
+                    else f"{limits.cell_timeout:g} s")
+            reason = f"cell {current} did not finish within {what}"
+            self._leave_out(current, "timeout", reason)
+        except ChildGone as gone:
+            self._leave_out(current, "crashed", f"cell {current} ended the process: {gone}")
+
+    def _leave_out(self, cell, status, reason):
+        self._retire()
+        if cell is None or not isinstance(cell, int):
+            self.unavailable = reason
+            self._problem(status, reason)
+            return
+        self.bad_cells[cell] = reason
+        self.cell_errors.setdefault(cell, reason)
+        self._problem(status, reason + "; graded without it")
+
+    # ---------------------------------------------------------- requests
+    def _ask(self, message, what):
+        child = self.ensure()
+        now = time.monotonic()
+        budget = min(now + self.limits.call_timeout, self.deadline)
+        try:
+            child.send(message)
+            return child.receive(budget)
+        except TimeoutError:
+            late = time.monotonic() >= self.deadline - 0.01
+            reason = (f"{what} was still running when the submission time limit "
+                      f"({self.limits.submission_timeout:g} s) ran out" if late else
+                      f"{what} did not return within {self.limits.call_timeout:g} s")
+            self._retire()
+            self._problem("timeout", reason)
+            raise GradingUnavailable(reason) from None
+        except ChildGone as gone:
+            reason = f"{what} ended the notebook's process: {gone}"
+            self._retire()
+            self._problem("crashed", reason)
+            raise GradingUnavailable(reason) from None
+
+    def lookup(self, name):
+        return self._ask({"op": "lookup", "name": name}, f"looking up {name!r}")
+
+    def names(self):
+        return self._ask({"op": "names"}, "listing names").get("names", [])
+
+    def call(self, name, args, kwargs):
+        limit = self.limits.return_mb * 1024 * 1024
+
+        def ref(value):
+            return value.__name__ if isinstance(value, StudentFunction) else None
+
+        try:
+            message = {"op": "call", "name": name,
+                       "args": protocol.encode(list(args), limit, refs=ref),
+                       "kwargs": protocol.encode(dict(kwargs), limit, refs=ref)}
+        except protocol.NotPlainData as exc:
+            raise TypeError(f"the test passed {exc} to {name}(); only {PLAIN} can be sent") from None
+        reply = self._ask(message, f"{name}()")
+        return _value_of(reply, f"{name}() returned", limit)
+
+
+def _value_of(reply, what, limit):
+    kind = reply.get("kind")
+    if kind == "value":
+        try:
+            return protocol.decode(reply.get("value"), limit)
+        except (protocol.ProtocolError, ValueError, TypeError, RecursionError) as exc:
+            raise TypeError(f"{what} something that is not {PLAIN} ({exc})") from None
+    if kind == "unsupported":
+        what_type = str(reply.get("what", "?"))[:300]
+        raise TypeError(f"{what} {what_type}; expected {PLAIN}")
+    if kind == "raised":
+        raise _student_exception(str(reply.get("type", "Exception"))[:100],
+                                 str(reply.get("message", ""))[:2000])
+    raise TypeError(f"{what} no usable answer")
+
+
+def _student_exception(type_name, message):
+    """Re-create the student's exception here with the same built-in type where possible."""
+    cls = getattr(builtins, type_name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        try:
+            return cls(message)
+        except Exception:
+            pass
+    return StudentCodeError(f"{type_name}: {message}")
+
+
+class StudentFunction:
+    """Stands for one of the student's functions; calling it runs it in the child."""
+
+    def __init__(self, session, name):
+        self._session = session
+        self.__name__ = self.__qualname__ = name
+
+    def __call__(self, *args, **kwargs):
+        return self._session.call(self.__name__, args, kwargs)
+
+    def __repr__(self):
+        return f"<student function {self.__name__}>"
+
+
+class _Unusable:
+    """A global of the notebook that is not plain data: any use explains why it failed."""
+
+    def __init__(self, name, why):
+        self._why = f"{name!r} in the notebook is {why}; expected {PLAIN} or a function"
+
+    def __getattr__(self, attr):
+        raise TypeError(self._why)
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(self._why)
+
+
+class StudentNamespace(Mapping):
+    """The notebook's globals, by value, as the `global_environment` Otter's tests read."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def __getitem__(self, name):
+        try:
+            reply = self._session.lookup(name)
+        except GradingUnavailable:
+            return StudentFunction(self._session, name)  # calling it explains the failure
+        kind = reply.get("kind")
+        if kind == "missing":
+            raise KeyError(name)
+        if kind == "callable":
+            return StudentFunction(self._session, name)
+        try:
+            return _value_of(reply, f"{name!r} is", self._session.limits.return_mb << 20)
+        except TypeError as exc:
+            return _Unusable(name, str(exc))
+
+    def __iter__(self):
+        try:
+            return iter(list(self._session.names()))
+        except GradingUnavailable:
+            return iter(())
+
+    def __len__(self):
+        return len(list(iter(self)))
+
+
+# ============================================================== grading
+
+@functools.lru_cache(maxsize=32)
+def _masked_paths(extra):
+    return tuple(default_masked_paths(extra))
+
+
+def _test_folders(tests):
+    folders = set()
+    for test_file in tests:
+        path = getattr(test_file, "path", "") or ""
+        if path and not path.startswith("<") and Path(path).exists():
+            folders.add(str(Path(path).resolve().parent))
+    return folders
+
+
+def _run_tests(tests, env):
+    questions = {}
+    for original in tests:
+        test_file = copy.copy(original)  # run() stores results on the object; threads share tests
+        test_file.run(env)
+        rows = []
+        for result in test_file.test_case_results:
+            case = result.test_case
+            match = DIAGNOSIS.search(result.message or "")
+            rows.append({"name": case.name, "hidden": bool(case.hidden), "passed": bool(result.passed),
+                         "points": float(case.points or 0), "message": result.message or "",
+                         "diagnosis": match.group(1) if match else None})
+        questions[test_file.name] = {"score": float(test_file.score),
+                                     "max_score": float(test_file.possible), "tests": rows}
+    return questions
+
+
+def _result(status, reason, questions, cell_errors=(), tail="", isolation=None):
+    return {"status": status, "reason": reason,
+            "cell_errors": [{"cell": c, "error": e} for c, e in sorted(dict(cell_errors).items())],
+            "questions": questions,
+            "score": float(sum(q["score"] for q in questions.values())),
+            "max_score": float(sum(q["max_score"] for q in questions.values())),
+            "stdout_tail": tail, "isolation": isolation or {}}
+
+
+def grade_notebook(notebook_bytes, tests, limits=None, support_files=None, hide=()):
+    """Grade one submitted notebook (bytes) against Otter exception test files, by value.
+
+    support_files: {file name: bytes} copied into the child's private working directory
+    (e.g. parameters.npz, backprop_checks.py). hide: extra folders or files to make invisible
+    to the child (the repository, the test files' folders, homes and temp dirs always are).
+    """
+    limits = limits or Limits()
+    try:
+        cells = read_code_cells(notebook_bytes)
+    except InvalidNotebook as exc:
+        return _result("invalid", str(exc), _run_tests(tests, {}))
+    masked = _masked_paths(tuple(sorted(set(map(str, hide)) | _test_folders(tests))))
+    slot = uid_slots.acquire()
+    session = _Session(cells, limits, dict(support_files or {}), masked, slot)
+    try:
+        try:
+            session.ensure()
+        except SandboxError as exc:
+            return _result("error", f"the grader could not start the notebook's process: {exc}",
+                           _run_tests(tests, {}))
+        except GradingUnavailable:
+            pass  # every test will fail with the reason; status from session.problems
+        questions = _run_tests(tests, StudentNamespace(session))
+    except SandboxError as exc:  # a restart failed for infrastructure reasons
+        session.close()
+        return _result("error", f"the grader could not restart the notebook's process: {exc}",
+                       _run_tests(tests, {}), session.cell_errors)
+    finally:
+        session.close()
+        uid_slots.release(slot)
+    status, reasons = "graded", []
+    for problem_status, reason in session.problems:
+        if status == "graded":
+            status = problem_status
+        if reason not in reasons:
+            reasons.append(reason)
+    tail = "\n[restarted]\n".join(session.tails)[-limits.tail_chars:]
+    return _result(status, "; ".join(reasons), questions, session.cell_errors, tail, session.isolation)
