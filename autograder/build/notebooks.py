@@ -190,7 +190,8 @@ def master_notebook(spec):
     total = 0
     for q in spec.questions():
         total += q.points
-        cells.append(_raw(f"# BEGIN QUESTION\nname: {q.name}\npoints: {q.points}"))
+        # all or nothing: a question is right or wrong, so one wrong function costs exactly its question
+        cells.append(_raw(f"# BEGIN QUESTION\nname: {q.name}\npoints: {q.points}\nall_or_nothing: true"))
         cells.append(_md(f"### {q.name.upper()} ({q.points} points): {q.title}\n\n{textwrap.dedent(q.prompt).strip()}"))
         cells.append(_raw("# BEGIN SOLUTION"))
         cells.append(_code(q.solution))

@@ -1,0 +1,224 @@
+"""relu_softmax (seed 001): a 3-4-2-3 ReLU network with a softmax output and integer weights."""
+import numpy as np
+
+from autograder.build.notebooks import Ledger, Question, Test, lit, public_variants, variants_of
+from autograder.build.specs.common import hidden_reference_test, public_structure_test, public_values_test
+from solutions.networks import relu_softmax as ref
+
+EXERCISE = "relu_softmax"
+FILES = ()
+SIZES = "[(3, 4, 2, 3, 1), (4, 5, 3, 2, 1), (2, 6, 4, 5, 4), (5, 3, 7, 3, 9)]"
+PARAMS = ("bc.random_arrays(rng, {'W1': (n1, n0), 'b1': (n1, 1), 'W2': (n2, n1), 'b2': (n2, 1), "
+          "'W3': (n3, n2), 'b3': (n3, 1)})")
+ONE_HOT = "np.eye(n3)[:, rng.integers(0, n3, size=m)]"
+
+
+def intro():
+    return [
+        ("md", r"""
+        # Backpropagation through ReLU layers, with integer weights you can follow by hand
+
+        A 3-4-2-3 network: two ReLU hidden layers and a softmax output, trained with cross-entropy.
+        The worked example uses small integer weights, so every forward number is an integer you
+        can check with pencil and paper.
+
+        | layer | computes | shapes |
+        |---|---|---|
+        | input | $x$ | $(3, m)$ |
+        | hidden 1 | $z_1 = W_1 x + b_1,\ a_1 = \mathrm{ReLU}(z_1)$ | $W_1: (4, 3),\ b_1: (4, 1)$ |
+        | hidden 2 | $z_2 = W_2 a_1 + b_2,\ a_2 = \mathrm{ReLU}(z_2)$ | $W_2: (2, 4),\ b_2: (2, 1)$ |
+        | output | $z_3 = W_3 a_2 + b_3,\ a_3 = \mathrm{softmax}(z_3)$ | $W_3: (3, 2),\ b_3: (3, 1)$ |
+
+        $\mathrm{ReLU}(z) = \max(0, z)$; its derivative is $1$ where $z > 0$ and $0$ elsewhere (we take
+        $0$ at the kink $z = 0$).
+
+        **Conventions.** Column vectors: a batch is $(n, m)$, one example per column; $W$ is
+        $(n_{\text{out}}, n_{\text{in}})$, $b$ is $(n_{\text{out}}, 1)$. The loss is the cross-entropy
+        averaged over the batch, $L = -\frac1m \sum_i \sum_k y_{ki} \log a_{3,ki}$. Every gradient has
+        the shape of its parameter. (The worked notebook prints some gradients transposed, as rows;
+        here they always have their parameter's shape.)
+
+        **A twist from the worked example.** It rounds the softmax output to one decimal,
+        $(0.49, 0.49, 0.018) \to (0.5, 0.5, 0.0)$, before backpropagating. Your `backward` therefore
+        reads the probabilities from `cache["a3"]` as given; the public test passes it the rounded
+        ones to reproduce the printed gradients.
+        """),
+        ("code", """
+        import numpy as np
+
+        params = {
+            "W1": np.array([[1, -1, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=float),
+            "b1": np.array([[-5], [0], [1], [-2]], dtype=float),
+            "W2": np.array([[1, -1, 1, 0], [0, 1, -1, 1]], dtype=float),
+            "b2": np.array([[0], [3]], dtype=float),
+            "W3": np.array([[2, 0], [0, 2], [1, 1]], dtype=float),
+            "b3": np.array([[-1], [-5], [-7]], dtype=float),
+        }
+        x = np.array([[2.0], [1.0], [3.0]])
+        y = np.array([[0.0], [1.0], [0.0]])  # the true class is the second
+        """),
+    ]
+
+
+def questions():
+    ledger = Ledger(EXERCISE)
+    params, x, y = ref.initial_params(), ref.worked_x(), ref.worked_y()
+    cache = ref.forward(params, x)
+    seed_cache = ref.seed_cache(params, x)
+    grads = ref.backward(params, seed_cache, x, y)
+    z = np.array([[-2.0, -0.5, 0.0], [0.5, 3.0, -1e-3]])
+
+    q1 = Question("q1", "ReLU", r"""
+        Write `relu(z)`: $\max(0, z)$ elementwise, for an array of any shape (floats in, floats out).
+        """, '''
+        def relu(z):
+            """max(0, z), elementwise. Shape: same as z."""
+            # BEGIN SOLUTION
+            return np.maximum(0.0, z)
+            # END SOLUTION
+        ''', [
+            public_values_test("test_relu_public", "relu", (z,), ref.relu(z)),
+            hidden_reference_test(EXERCISE, "relu", "[(rng.normal(size=s),) for s in [(4,), (3, 5), (2, 3, 4)]]",
+                                  points=1),
+        ])
+    q2 = Question("q2", "the derivative of ReLU", r"""
+        Write `relu_derivative(z)`: `1.0` where $z > 0$ and `0.0` elsewhere, including at $z = 0$.
+        Return floats (not booleans), with the shape of `z`.
+        """, '''
+        def relu_derivative(z):
+            """1.0 where z > 0, else 0.0. Shape: same as z."""
+            # BEGIN SOLUTION
+            return (z > 0).astype(float)
+            # END SOLUTION
+        ''', [
+            public_values_test("test_relu_derivative_public", "relu_derivative", (z,), ref.relu_derivative(z),
+                               extra=f"bc.check_shape_dtype('relu_derivative(z)', received, {z.shape}, 'float')"),
+            hidden_reference_test(EXERCISE, "relu_derivative",
+                                  "[(rng.normal(size=s),) for s in [(4,), (3, 5), (2, 3, 4)]]", points=1),
+        ])
+    zs = np.array([[1.0, 2.0], [1.0, -3.0], [-3.0, 900.0]])
+    q3 = Question("q3", "the softmax, column by column", r"""
+        Write `softmax(z)` for $z$ of shape $(n_{\text{classes}}, m)$: each column becomes
+        $e^{z_k} / \sum_j e^{z_j}$. Subtract each column's maximum first
+        (`np.max(z, axis=0, keepdims=True)`) so that large scores do not overflow.
+        """, '''
+        def softmax(z):
+            """Column-wise softmax. z: (n_classes, batch). Returns the same shape."""
+            # BEGIN SOLUTION
+            e = np.exp(z - np.max(z, axis=0, keepdims=True))
+            return e / np.sum(e, axis=0, keepdims=True)
+            # END SOLUTION
+        ''', [
+            public_values_test("test_softmax_public", "softmax", (zs,), ref.softmax(zs),
+                               variants=public_variants(EXERCISE, "softmax", (zs,))),
+            hidden_reference_test(EXERCISE, "softmax",
+                                  "[(rng.normal(0, 2, size=s),) for s in [(3, 1), (5, 4), (2, 7)]]"
+                                  " + [(rng.normal(size=(4, 3)) * 1000,)]", points=1),
+        ])
+    docs = "\n".join(ledger.check(i, i, f"out[{i!r}]") for i in ("z1", "a1", "z2", "a2"))
+    q4 = Question("q4", "the forward pass", r"""
+        Write `forward(params, x)` for `x` of shape $(3, m)$ (any batch size, any layer widths) and return
+        `{"z1", "a1", "z2", "a2", "z3", "a3"}`, each $(n_k, m)$, with `a3` the exact softmax.
+        The worked example gives $z_1 = (-1, 3, 5, 3)^\top$, $a_1 = (0, 3, 5, 3)^\top$, $z_2 = a_2 = (2, 4)^\top$.
+        """, '''
+        def forward(params, x):
+            """x: (n_in, batch). Returns {z1, a1, z2, a2, z3, a3}, each (n_units, batch)."""
+            # BEGIN SOLUTION
+            z1 = params["W1"] @ x + params["b1"]
+            a1 = relu(z1)
+            z2 = params["W2"] @ a1 + params["b2"]
+            a2 = relu(z2)
+            z3 = params["W3"] @ a2 + params["b3"]
+            return {"z1": z1, "a1": a1, "z2": z2, "a2": a2, "z3": z3, "a3": softmax(z3)}
+            # END SOLUTION
+        ''', [
+            Test("test_forward_documented", ("forward",), f"""
+                params = {lit(params)}
+                x = {lit(x)}
+                out = bc.call(forward, 'forward', params, x)
+                bc.check_structure('forward(params, x)', out, {lit(cache)})
+                {docs}
+                bc.check_public('forward(params, x)', out, {lit(cache)})
+                """.replace("\n                ", "\n"), points=2),
+            hidden_reference_test(EXERCISE, "forward", f"[({PARAMS}, rng.normal(size=(n0, m))) for n0, n1, n2, n3, m in {SIZES}]",
+                                  batch="lambda params, x: x.shape[1]", points=2),
+        ], after="""
+        cache = forward(params, x)
+        cache["a3"].ravel()
+        """)
+    var = public_variants(EXERCISE, "backward", (params, seed_cache, x, y))
+    grad_docs = "\n".join([
+        ledger.check("dL_dz3", "dL/dz3 (= your dL/db3, one example)", "grads['b3']"),
+        ledger.check("dL_da2", "dL/da2 = W3^T dL/dz3 (from your dL/db3)", "params['W3'].T @ np.asarray(grads['b3'])"),
+        ledger.check("dL_db2", "dL/db2", "grads['b2']", variants=variants_of(var, "b2", grads["b2"])),
+        ledger.check("dL_da1", "dL/da1 = W2^T dL/dz2 (from your dL/db2)", "params['W2'].T @ np.asarray(grads['b2'])"),
+    ])
+    q5 = Question("q5", "backpropagation", r"""
+        Write `backward(params, cache, x, y)`: the gradients of the batch-mean loss with respect to
+        every parameter, `{"W1", "b1", "W2", "b2", "W3", "b3"}`, each shaped like its parameter.
+        Read the probabilities from `cache["a3"]` as given.
+
+        $$\frac{\partial L}{\partial z_3} = \frac1m (a_3 - y),\qquad
+          \frac{\partial L}{\partial W_3} = \frac{\partial L}{\partial z_3} a_2^\top,\qquad
+          \frac{\partial L}{\partial b_3} = \sum_{\text{columns}} \frac{\partial L}{\partial z_3},\qquad
+          \frac{\partial L}{\partial a_2} = W_3^\top \frac{\partial L}{\partial z_3}$$
+        $$\frac{\partial L}{\partial z_2} = \frac{\partial L}{\partial a_2} \odot \mathrm{ReLU}'(z_2)$$
+
+        and the same for layer 1, with $x$ in place of $a_0$. With the rounded probabilities the
+        worked example gets $\partial L/\partial z_3 = (0.5, -0.5, 0)^\top$, $\partial L/\partial a_2 = (1, -1)^\top$,
+        $\partial L/\partial a_1 = (1, -2, 2, -1)^\top$.
+        """, '''
+        def backward(params, cache, x, y):
+            """Gradients of the batch-mean cross-entropy, using cache["a3"] as given."""
+            # BEGIN SOLUTION
+            m = x.shape[1]
+            dz3 = (cache["a3"] - y) / m
+            dW3 = dz3 @ cache["a2"].T
+            db3 = np.sum(dz3, axis=1, keepdims=True)
+            dz2 = (params["W3"].T @ dz3) * relu_derivative(cache["z2"])
+            dW2 = dz2 @ cache["a1"].T
+            db2 = np.sum(dz2, axis=1, keepdims=True)
+            dz1 = (params["W2"].T @ dz2) * relu_derivative(cache["z1"])
+            dW1 = dz1 @ x.T
+            db1 = np.sum(dz1, axis=1, keepdims=True)
+            return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2, "W3": dW3, "b3": db3}
+            # END SOLUTION
+        ''', [
+            public_structure_test("test_backward_shapes", "backward", (params, seed_cache, x, y), grads,
+                                  label="backward(params, cache, x, y) on the worked example"),
+            Test("test_backward_documented", ("backward",), f"""
+                params = {lit(params)}
+                cache = {lit(seed_cache)}
+                x = {lit(x)}
+                y = {lit(y)}
+                grads = bc.call(backward, 'backward', params, cache, x, y)
+                bc.check_structure('backward(params, cache, x, y)', grads, {lit(grads)})
+                {grad_docs}
+                bc.check_public('backward(params, cache, x, y)', grads, {lit(grads)}, variants={lit(var)})
+                """.replace("\n                ", "\n"), points=2),
+            hidden_reference_test(EXERCISE, "backward", f"""[(p, ref.forward(p, X), X, Y) for p, X, Y in
+                [({PARAMS}, rng.normal(size=(n0, m)), {ONE_HOT}) for n0, n1, n2, n3, m in {SIZES}]]""",
+                                  batch="lambda params, cache, x, y: x.shape[1]", points=2),
+            Test("test_backward_finite_differences", ("backward",), f"""
+                from solutions.networks import relu_softmax as ref
+                rng = np.random.default_rng(11)
+                for n0, n1, n2, n3, m in [(3, 4, 2, 3, 1), (2, 5, 4, 3, 6)]:
+                    params = {PARAMS}
+                    X = rng.normal(size=(n0, m))
+                    Y = {ONE_HOT}
+                    grads = bc.call(backward, 'backward', params, ref.forward(params, X), X, Y)
+                    bc.check_gradients_numerically('backward', grads,
+                        lambda p: ref.exact_loss(ref.forward(p, X)['z3'], Y), params,
+                        tolerance=bc.KINKED_FD_TOLERANCE)
+                """, points=2, hidden=True),
+        ])
+    return [q1, q2, q3, q4, q5]
+
+
+def outro():
+    return [("md", r"""
+        ## Submit
+
+        Restart the kernel and run every cell, check that every `grader.check` passes, then run the
+        export cell below and submit the zip it makes.
+        """)]
