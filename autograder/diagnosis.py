@@ -26,8 +26,9 @@ MESSAGES = {
         "(column convention: dW = dZ @ A_prev.T; row convention: dW = A_prev.T @ dZ) and that "
         "every gradient has the shape of its parameter."),
     "sign-flipped": (
-        "your values are the expected ones with the opposite sign. Check the sign of the loss "
-        "derivative (yhat - y, not y - yhat) and, in an update, that you step against the gradient."),
+        "a sign is flipped: your values are the expected ones negated, or your update stepped up the "
+        "gradient instead of down. Check the sign of the loss derivative (yhat - y, not y - yhat) and "
+        "that an update subtracts lr * grad."),
     "summed-not-averaged": (
         "your values are the expected ones times the batch size. The loss is the mean over the "
         "batch, so its gradient carries a factor 1/batch_size: divide once, where the loss "
@@ -205,7 +206,8 @@ def name_mistake(received, expected, *, variants=None, batch_size=None):
     if len(codes) != 1:
         return None
     code, detail = matched[0]
-    details = sorted({d for c, d in matched if d})
+    # details only when they narrow it down: not when the plain form of the mistake matches too
+    details = [] if any(not d for _, d in matched) else sorted({d for _, d in matched})
     message = MESSAGES.get(code, f"your values match the known mistake '{code}'.")
     if details:
         message += f" (Your numbers match: {', '.join(details)}.)"

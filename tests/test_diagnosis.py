@@ -405,9 +405,11 @@ def test_ambiguous_cases_are_not_claimed():
     # two different variants with the same numbers: neither is claimed
     wrong = grad * 3
     assert name_mistake(wrong, grad, variants={"updated-weights": wrong, "momentum-order": wrong}) is None
-    # the same code in two forms is still that code
+    # the same code in two forms is still that code; a detail is named only when it narrows it down
     found = name_mistake(wrong, grad, variants={"derivative-at-output": wrong, "derivative-at-output:layer 1": wrong})
-    assert found[0] == "derivative-at-output" and "layer 1" in found[1]
+    assert found[0] == "derivative-at-output" and "layer 1" not in found[1]
+    found = name_mistake(wrong, grad, variants={"derivative-at-output": grad * 5, "derivative-at-output:layer 1": wrong})
+    assert found[0] == "derivative-at-output" and "layer 1 only" not in found[1] and "layer 1" in found[1]
 
 
 def test_variants_that_change_nothing_are_ignored():
