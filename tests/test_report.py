@@ -180,3 +180,102 @@ def test_page_renders_in_headless_chromium(graded):
     oranges = np.mean((pixels[..., 0] > 0.85) & (pixels[..., 1] > 0.35) & (pixels[..., 1] < 0.75)
                       & (pixels[..., 2] < 0.35))
     assert oranges > 0.0005
+
+
+# ------------------------------------------------------------------ from real grading output
+STUDENT_BACKWARD = '''
+import numpy as np
+
+def backward(params, cache, x, y):
+    m = x.shape[1]
+    dz = (cache["yhat"] - y) / m
+    grads = {{}}
+    below = {{3: cache["h2"], 2: cache["h1"], 1: x}}
+    for k in (3, 2, 1):
+        grads["W%d" % k] = {dW}
+        grads["b%d" % k] = np.sum(dz, axis=1, keepdims=True)
+        if k > 1:
+            h = below[k]
+            a = cache["a%d" % (k - 1)]
+            dh = {dh}
+            dz = dh * {derivative}
+    return {{name: grads[name] for name in ("W1", "b1", "W2", "b2", "W3", "b3")}}
+'''
+RIGHT = dict(dW='dz @ below[k].T', dh='params["W%d" % k].T @ dz',
+             derivative='1 / (1 + np.exp(-a)) * (1 - 1 / (1 + np.exp(-a)))')
+STUDENTS = {
+    "transposed": dict(RIGHT, dW='below[k] @ dz.T'),
+    "derivative-at-output": dict(RIGHT, derivative='1 / (1 + np.exp(-h)) * (1 - 1 / (1 + np.exp(-h)))'),
+    "wrong-activation-derivative": dict(RIGHT, derivative='(1 - h ** 2)'),
+    "missing-weight-factor": dict(RIGHT, dh='dz'),
+}
+STEP_UP = '''
+def sgd_step(params, grads, lr):
+    return {name: params[name] + lr * grads[name] for name in params}
+'''
+
+
+@pytest.fixture(scope="module")
+def graded_examples(tmp_path_factory):
+    """Build sigmoid_mlp, grade a correct notebook and one per mistake (the wrong function is
+    redefined in a last cell, as a student's later edit would), and write the report."""
+    nbformat = pytest.importorskip("nbformat")
+    root = tmp_path_factory.mktemp("graded")
+    dist, subs, grades = root / "dist", root / "subs", root / "grades"
+    done = subprocess.run([sys.executable, "-m", "autograder", "build", "--out", str(dist), "sigmoid_mlp"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    solution = nbformat.read(next((dist / "sigmoid_mlp" / "autograder").glob("*.ipynb")), as_version=4)
+    for cell in solution.cells:
+        cell.source = "\n".join(line for line in cell.source.split("\n")
+                                if line.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION"))
+    subs.mkdir()
+    sources = {"correct": None, "step-up": STEP_UP}
+    sources.update({code: STUDENT_BACKWARD.format(**parts) for code, parts in STUDENTS.items()})
+    for name, source in sources.items():
+        notebook = nbformat.from_dict(solution)
+        if source:
+            notebook.cells.append(nbformat.v4.new_code_cell(source))
+        nbformat.write(notebook, subs / f"{name}.ipynb")
+    (subs / "empty.ipynb").write_text("")
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(subs), "--dist", str(dist),
+                           "--out", str(grades), "--workers", "2"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = subprocess.run([sys.executable, "-m", "autograder", "report", str(grades)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return grades
+
+
+def _by_name(results):
+    return {Path(sub["file"]).stem: sub for sub in results["submissions"]}
+
+
+@pytest.mark.parametrize("name, code", [(code, code) for code in STUDENTS] + [("step-up", "sign-flipped")])
+def test_batch_feedback_names_the_mistake(graded_examples, name, code):
+    sub = _by_name(json.loads((graded_examples / "results.json").read_text()))[name]
+    assert sub["status"] == "graded", sub["reason"]
+    failed = [t for q in sub["questions"].values() for t in q["tests"] if not t["passed"]]
+    assert failed, "the wrong notebook lost no points"
+    assert {t["diagnosis"] for t in failed if t["diagnosis"]} == {code}
+    feedback = next((graded_examples / "feedback").glob(f"{name}*"))
+    text = feedback.read_text()
+    assert set(re.findall(r"Likely mistake \(([\w-]+)\)", text)) == {code}
+
+
+def test_batch_correct_notebook_has_no_diagnosis(graded_examples):
+    sub = _by_name(json.loads((graded_examples / "results.json").read_text()))["correct"]
+    assert sub["status"] == "graded" and sub["score"] == sub["max_score"]
+    assert "Likely mistake" not in next((graded_examples / "feedback").glob("correct*")).read_text()
+
+
+def test_report_from_real_grading_output(graded_examples):
+    summary = summarize(json.loads((graded_examples / "results.json").read_text()))
+    counted = {code for counter in summary.mistakes.values() for code in counter}
+    assert counted == set(STUDENTS) | {"sign-flipped"}
+    assert [row["status"] for row in summary.not_graded] == ["invalid"]
+    html = (graded_examples / "report" / "index.html").read_text()
+    assert "empty.ipynb" in html
+    for name in ("score_distribution.png", "pass_rates.png", "mistakes.png"):
+        assert (graded_examples / "report" / name).stat().st_size > 5000
