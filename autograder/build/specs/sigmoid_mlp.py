@@ -116,6 +116,8 @@ def questions():
         ])
 
     docs = "\n".join([
+        ledger.check("x", "the worked input x (the test's input)", "x"),
+        ledger.check("y", "the worked target y", f"{lit(y)}"),
         ledger.check("a1_sum", "sum of a1", "np.sum(out['a1'])"),
         ledger.check("h1_sum", "sum of h1", "np.sum(out['h1'])"),
         ledger.check("a2_sum", "sum of a2", "np.sum(out['a2'])"),

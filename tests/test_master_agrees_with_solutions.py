@@ -1,0 +1,130 @@
+"""The master notebooks cannot drift from solutions/ nor from their specs, and cover the ledgers."""
+import importlib
+import json
+import re
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder import EXERCISES
+from autograder.build import master_path
+from autograder.build.notebooks import render
+
+MASTERS = [e for e in EXERCISES if master_path(e).exists()]
+
+
+def solution_namespace(exercise):
+    """Execute the master notebook's solution cells (with the Otter markers left in: they are comments)."""
+    nb = nbformat.read(master_path(exercise), as_version=4)
+    env = {"np": np}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "# BEGIN SOLUTION" in cell.source:
+            exec(compile(cell.source, f"{exercise} master", "exec"), env)
+    return env
+
+
+def random_args(exercise, function, ref, rng, m):
+    """Arguments of the student-facing ``function`` at random sizes and batch size m."""
+    sizes = {"sigmoid_mlp": (4, 5, 3, 2), "relu_softmax": (3, 6, 4, 3), "tanh_softmax_batch": (3, 4, 5)}[exercise]
+    names = [f"{k}{i}" for i in range(1, len(sizes)) for k in ("W", "b")]
+    params = {}
+    for i in range(1, len(sizes)):
+        params[f"W{i}"] = rng.normal(size=(sizes[i], sizes[i - 1]))
+        params[f"b{i}"] = rng.normal(size=(sizes[i], 1))
+    assert set(names) == set(params)
+    X = rng.normal(size=(sizes[0], m))
+    Y = np.eye(sizes[-1])[:, rng.integers(0, sizes[-1], size=m)]
+    P = ref.softmax(rng.normal(size=(sizes[-1], m)))
+    elementwise = (rng.normal(size=(3, m)),)
+    table = {
+        "sigmoid": elementwise, "relu": elementwise, "relu_derivative": elementwise,
+        "softmax": (rng.normal(size=(sizes[-1], m)) * 10,),
+        "forward": (params, X),
+        "cross_entropy": (P, Y),
+        "backward": (params, ref.forward(params, X), X, Y),
+        "sgd_step": (params, {k: rng.normal(size=v.shape) for k, v in params.items()}, 0.1),
+        "one_hot": (rng.integers(0, 4, size=(1, m)), 4),
+        "softmax_backward": (rng.normal(size=(4, m)), ref.softmax(rng.normal(size=(4, m)))),
+        "predict": (params, X),
+    }
+    return table[function]
+
+
+def _as_plain(value):
+    if isinstance(value, dict):
+        return {k: _as_plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_as_plain(v) for v in value]
+    return np.asarray(value, dtype=float)
+
+
+def _assert_close(a, b, where):
+    if isinstance(b, dict):
+        assert a.keys() == b.keys(), where
+        for k in b:
+            _assert_close(a[k], b[k], f"{where}[{k}]")
+    elif isinstance(b, list):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_close(x, y, f"{where}[{i}]")
+    else:
+        assert a.shape == b.shape, where
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=where)
+
+
+def student_functions(exercise):
+    spec = importlib.import_module(f"autograder.build.specs.{exercise}")
+    names = []
+    for q in spec.questions():
+        names += re.findall(r"^def (\w+)\(", q.solution.replace("        def", "def"), re.M)
+    return names
+
+
+@pytest.mark.parametrize("exercise", [e for e in MASTERS if e in ("sigmoid_mlp", "relu_softmax", "tanh_softmax_batch")])
+def test_master_solutions_agree_with_reference_on_random_inputs(exercise):
+    ref = importlib.import_module(f"solutions.networks.{exercise}")
+    env = solution_namespace(exercise)
+    functions = student_functions(exercise)
+    assert functions
+    rng = np.random.default_rng(99)
+    for function in functions:
+        for m in (1, 3, 8):
+            args = random_args(exercise, function, ref, rng, m)
+            ours = env[function](*[_copy(a) for a in args])
+            theirs = getattr(ref, function)(*[_copy(a) for a in args])
+            _assert_close(_as_plain(ours), _as_plain(theirs), f"{exercise}.{function} (batch {m})")
+
+
+def _copy(value):
+    import copy
+    return copy.deepcopy(value)
+
+
+@pytest.mark.parametrize("exercise", MASTERS)
+def test_master_notebook_is_what_the_spec_generates(exercise):
+    assert master_path(exercise).read_text() == render(exercise), \
+        f"{exercise}: run python -m autograder.build.notebooks {exercise}"
+
+
+@pytest.mark.parametrize("exercise", MASTERS)
+def test_every_reproduced_ledger_number_is_in_a_public_test(exercise):
+    nb = nbformat.read(master_path(exercise), as_version=4)
+    public = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and "BEGIN TEST CONFIG" in c.source
+                       and "hidden: false" in c.source)
+    with open(master_path(exercise).parent / "documented_numbers.json") as f:
+        entries = json.load(f)["entries"]
+    missing = [e["id"] for e in entries if e["status"] == "reproduced" and f"ledger_id={e['id']!r}" not in public]
+    assert not missing, f"{exercise}: reproduced ledger entries with no public test: {missing}"
+
+
+@pytest.mark.parametrize("exercise", MASTERS)
+def test_every_question_has_points_and_public_and_hidden_tests(exercise):
+    spec = importlib.import_module(f"autograder.build.specs.{exercise}")
+    for q in spec.questions():
+        assert q.points > 0, q.name
+        assert any(not t.hidden for t in q.tests), f"{exercise} {q.name}: no public test"
+        assert any(t.hidden for t in q.tests), f"{exercise} {q.name}: no hidden test"
+        if re.search(r"def backward\(", q.solution):
+            assert any("check_gradients_numerically" in t.body and t.hidden for t in q.tests), \
+                f"{exercise} {q.name}: backward without a finite-difference hidden test"
