@@ -607,7 +607,11 @@ def _serve(chan, limits):
                  "get_ipython": lambda: ipython,
                  "display": lambda *objs, **kwargs: print(*objs)}
 
+    owner = os.getpid()
+
     def reply(message):
+        if os.getpid() != owner:
+            os._exit(0)  # a process the notebook forked came back here: it must not answer
         protocol.send_frame(chan, message, max_frame)
 
     def describe_error(exc):
