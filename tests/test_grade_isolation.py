@@ -151,7 +151,7 @@ abstract.TestFile.score = property(lambda self: 1000)
 abstract.TestFile.passed_all = property(lambda self: True)
 exception_test.test_case.call_func = lambda self, env: None
 """)
-    assert result["cell_errors"] == []  # the patches applied -- in the notebook's process only
+    assert result["status"] == "graded" and result["cell_errors"] == []  # patched, in the child only
     assert result["score"] == 0.0
 
 
@@ -202,6 +202,7 @@ def sigmoid(a):
     return 1 / (1 + np.exp(-a)) if leaked else np.zeros_like(a)
 """
     result = grade(leaks)
+    assert result["status"] == "graded", result["reason"]
     assert result["cell_errors"] == []
     assert result["score"] == 0.0, "the notebook could read hidden tests or solutions"
 
@@ -235,6 +236,7 @@ if os.fork() == 0:      # a background process that outlives the notebook
     os._exit(0)
 """
     result = grade(WRONG, forger, tests=tests)
+    assert result["status"] == "graded", result["reason"]
     assert result["score"] == 0.0
     time.sleep(1.5)
     assert results.read_text() == '{"score": 0}'
@@ -402,6 +404,7 @@ if reached:
 """)
     thread.join()
     listener.close()
+    assert result["status"] == "graded", result["reason"]
     assert accepted == []
     assert result["score"] == 0.0
     assert result["stdout_tail"].count("blocked") == 2

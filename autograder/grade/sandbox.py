@@ -176,6 +176,21 @@ def python_paths():
     return [p for p in found if not any(Path(q) in Path(p).parents for q in found)]
 
 
+def _closed_ancestors(paths):
+    """Topmost folders above `paths` that other users cannot traverse (e.g. /root with pyenv):
+    they get masked too, which re-exposes the interpreter inside them."""
+    closed = set()
+    for path in paths:
+        for folder in reversed(Path(path).parents):
+            try:
+                if not folder.stat().st_mode & 0o001:
+                    closed.add(str(folder))
+                    break
+            except OSError:
+                break
+    return closed
+
+
 def default_masked_paths(extra=()):
     """Folders and files hidden from the child: the repository (solutions/, tests, dist/),
     homes, temp folders, an installed copy of `solutions`, and `extra`."""
@@ -187,7 +202,11 @@ def default_masked_paths(extra=()):
             paths.extend(spec.submodule_search_locations)
     except (ImportError, ValueError):
         pass
-    unique = sorted({str(Path(p).resolve()) for p in paths if Path(p).exists()})
+    return _nest_free(str(Path(p).resolve()) for p in paths if Path(p).exists())
+
+
+def _nest_free(paths):
+    unique = sorted(set(paths))
     return [p for p in unique if not any(Path(q) in Path(p).parents for q in unique)]
 
 
@@ -209,8 +228,9 @@ class Child:
         kill_r, kill_w = os.pipe()
         self.chan, self.status, self._kill_w = chan, status, kill_w
         mode = "root" if os.geteuid() == 0 else "userns"
+        keep = python_paths()
         config = {"mode": mode, "uid": UID_BASE + slot, "limits": asdict(limits),
-                  "mask": list(masked_paths), "keep": python_paths(), "host_uid": os.getuid(), "host_gid": os.getgid()}
+                  "mask": _nest_free(set(masked_paths) | _closed_ancestors(keep)), "keep": keep, "host_uid": os.getuid(), "host_gid": os.getgid()}
         try:
             _zygote.spawn(config, [chan_child.fileno(), out_w, status_child.fileno(), kill_r])
         finally:
