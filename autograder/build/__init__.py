@@ -100,10 +100,11 @@ def build_exercise(exercise, out):
 
 
 def normalize_student_notebook(path):
-    """Make the student notebook byte-identical from build to build (sorted keys, no outputs)."""
+    """Make the student notebook byte-identical from build to build (stable cell ids, sorted keys, no outputs)."""
     import nbformat
     nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:03d}"  # Otter Assign makes fresh random ids
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
