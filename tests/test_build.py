@@ -234,3 +234,19 @@ print(json.dumps(times))
     print(f"\n{exercise} grader.check seconds: " + ", ".join(f"{q} {t:.3f}" for q, (t, _, _) in times.items()))
     for q, (seconds, passed, text) in times.items():
         assert passed is not False and "failed" not in text.lower(), (q, text)
+
+
+@pytest.mark.skipif("relu_softmax" not in BUILT, reason="needs the relu_softmax master")
+def test_build_failure_names_the_exercise_and_question(tmp_path, monkeypatch):
+    import shutil
+
+    import autograder.build as build_module
+    src = master_path("relu_softmax").parent
+    broken = tmp_path / "assignments" / "relu_softmax"
+    shutil.copytree(src, broken)
+    nb_path = broken / "relu_softmax.ipynb"
+    nb_path.write_text(nb_path.read_text().replace("return (z > 0).astype(float)", "return (z >= 0) * 2.0"))
+    monkeypatch.setattr(build_module, "ASSIGNMENTS_DIR", tmp_path / "assignments")
+    with pytest.raises(build_module.BuildError) as info:
+        build_module.build_exercise("relu_softmax", tmp_path / "out")
+    assert str(info.value).startswith("relu_softmax: question(s) q2")

@@ -56,13 +56,9 @@ def stage(exercise, folder):
 
 
 def failed_questions(text):
-    """Question names Otter's results summary reports as not passing (e.g. ``q3 results:`` ... ❌)."""
-    names = []
-    for block in re.split(r"\n(?=\S)", text):
-        match = re.match(r"\s*(q\w+) results:", block)
-        if match and "❌" in block or (match and "failed" in block.lower()):
-            names.append(match.group(1))
-    return sorted(set(names))
+    """Question names Otter's results summary reports as failing (a ``qN results:`` block with ❌)."""
+    parts = re.split(r"^\s*(\w+) results:", text, flags=re.M)
+    return sorted({name for name, block in zip(parts[1::2], parts[2::2]) if "❌" in block})
 
 
 def build_exercise(exercise, out):
