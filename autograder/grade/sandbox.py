@@ -473,6 +473,7 @@ def _init(config, chan_fd, out_fd, status_fd, kill_fd):
         ready, _, _ = select.select([pidfd, kill_fd], [], [], 1.0)
         killed = kill_fd in ready
         result = _reap(pid)
+    ended_alone = result
     # Nothing outlives the submission: kill all of its processes, reap them, then report.
     try:
         if isolation["pid_namespace"]:
@@ -491,12 +492,12 @@ def _init(config, chan_fd, out_fd, status_fd, kill_fd):
     if not isolation["pid_namespace"]:
         import shutil
         shutil.rmtree(workdir, ignore_errors=True)
-    report = {"event": "exit", "killed": killed}
-    if result is not None and not killed:
-        if os.WIFSIGNALED(result):
-            report["signal"] = os.WTERMSIG(result)
-        elif os.WIFEXITED(result):
-            report["code"] = os.WEXITSTATUS(result)
+    report = {"event": "exit", "killed": ended_alone is None}
+    if ended_alone is not None:  # S ended by itself (possibly just as the grader gave up on it)
+        if os.WIFSIGNALED(ended_alone):
+            report["signal"] = os.WTERMSIG(ended_alone)
+        elif os.WIFEXITED(ended_alone):
+            report["code"] = os.WEXITSTATUS(ended_alone)
     protocol.send_frame(status, report, 1 << 20)
 
 
@@ -634,6 +635,13 @@ def _serve(chan, limits):
             os._exit(0)  # a process the notebook forked came back here: it must not answer
         protocol.send_frame(chan, message, max_frame)
 
+    def flush():
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # output cap reached (broken pipe) or stream replaced by the student
+                pass
+
     def describe_error(exc):
         return f"{type(exc).__name__}: {exc}"[:2000]
 
@@ -665,7 +673,7 @@ def _serve(chan, limits):
                     exec(compile(source, f"<cell {index}>", "exec"), namespace)
                 except BaseException as exc:  # like Jupyter: record it and go on
                     error = describe_error(exc)
-                sys.stdout.flush()
+                flush()
                 reply({"event": "cell_done", "cell": index, "error": error})
             reply({"event": "ready"})
         elif op == "lookup":
@@ -689,6 +697,6 @@ def _serve(chan, limits):
                        "traceback": "".join(tb[-6:])[-3000:]})
             else:
                 reply(answer(result))
-            sys.stdout.flush()
+            flush()
         else:
             reply({"error": f"unknown op {op!r}"})
