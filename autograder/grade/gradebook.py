@@ -117,9 +117,16 @@ def _block(text: str) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
+OTTER_SOURCE_LINE = re.compile(r"^Error at line \d+ in test [^\n]*:\n(?:  [^\n]*\n)*")
+
+
 def _test_message(test: dict, limit: int = 4000) -> str:
+    """The check's own message; Otter's echo of the failing test line (often a screenful of
+    literals, and for hidden tests their code) is left out."""
     msg = (test.get("message") or "").strip()
     msg = re.sub(r"^❌ Test case failed\n?", "", msg)
+    msg = OTTER_SOURCE_LINE.sub("", msg, count=1)
+    msg = re.sub(r"^CheckFailure: ", "", msg)
     if len(msg) > limit:
         msg = msg[:limit] + "\n... (message shortened)"
     return msg
@@ -157,9 +164,8 @@ def feedback_markdown(row: dict) -> str:
         tests = qr.get("tests") or []
         failed = [t for t in tests if not t.get("passed")]
         passed = [t for t in tests if t.get("passed")]
-        if passed:
-            lines.append(f"Passed {len(passed)} of {len(tests)} tests.")
-            lines.append("")
+        if passed or not failed:
+            lines += [f"Passed {len(passed)} of {len(tests)} tests.", ""]
         for t in failed:
             kind = "hidden test" if t.get("hidden") else "test"
             pts = f" ({_fmt(t.get('points'))} points)" if t.get("points") else ""
@@ -169,7 +175,6 @@ def feedback_markdown(row: dict) -> str:
             msg = _test_message(t)
             if msg:
                 lines += ["", _block(msg), ""]
-        lines.append("")
     if status == "graded" and row.get("score") == row.get("max_score") and row.get("max_score"):
         lines += ["Every test passed. Well done.", ""]
     return "\n".join(lines).rstrip() + "\n"
