@@ -132,7 +132,12 @@ class _Session:
                 self._problem("crashed", self.unavailable)
                 continue
             self.starts += 1
-            self.child = Child(self.limits, self.slot, self.masked, self.support_files)
+            try:
+                self.child = Child(self.limits, self.slot, self.masked, self.support_files)
+            except SandboxError as exc:  # infrastructure, not the student: status "error"
+                self.unavailable = f"the grader could not start the notebook's process: {exc}"
+                self._problem("error", self.unavailable)
+                continue
             self.isolation = self.child.isolation
             self._run_cells()
         return self.child
@@ -363,22 +368,15 @@ def grade_notebook(notebook_bytes, tests, limits=None, support_files=None, hide=
     try:
         try:
             session.ensure()
-        except SandboxError as exc:
-            return _result("error", f"the grader could not start the notebook's process: {exc}",
-                           _run_tests(tests, {}))
         except GradingUnavailable:
             pass  # every test will fail with the reason; status from session.problems
         questions = _run_tests(tests, StudentNamespace(session))
-    except SandboxError as exc:  # a restart failed for infrastructure reasons
-        session.close()
-        return _result("error", f"the grader could not restart the notebook's process: {exc}",
-                       _run_tests(tests, {}), session.cell_errors)
     finally:
         session.close()
         uid_slots.release(slot)
     status, reasons = "graded", []
     for problem_status, reason in session.problems:
-        if status == "graded":
+        if status == "graded" or problem_status == "error":
             status = problem_status
         if reason not in reasons:
             reasons.append(reason)

@@ -8,41 +8,62 @@ Process tree (one line per process)::
           G: "init" of the new PID namespace     mounts masks, forks S, waits, then kills all
             S: the student's notebook            limits, unprivileged uid, runs cells and calls
 
-Isolation guarantees (`Child.isolation` reports which mode was actually in force):
+Isolation (each run reports what was in force in `Child.isolation` / result["isolation"]):
 
-As root (mode "root"; verified in CI-like Linux with unshare and mount allowed):
-  - S runs as a distinct unprivileged uid/gid per worker slot (61000 + slot, no supplementary
-    groups, no_new_privs), so it holds no capabilities and cannot ptrace the grader.
-  - New network namespace with no interface up (not even loopback): no connection to any
-    host, including listeners on the grader's 127.0.0.1.
-  - New mount namespace: the repository (solutions/, hidden tests, assignments, dist/), the
-    folders of the test files being run, /root, /home, /tmp, /var/tmp and /dev/shm are covered
-    by empty tmpfs mounts, so hidden tests and reference solutions can be neither read nor
-    imported; S's working directory is a private tmpfs (/tmp/submission, size-capped) holding
-    only the support files. Mounts are nosuid/nodev.
-  - New PID and IPC namespaces with a fresh /proc: S sees only its own processes; when the
-    run ends, G kills every process in the namespace and reaps it before reporting, so
-    nothing (background forks, setsid daemons) outlives the submission.
-  - rlimits on S: RLIMIT_AS (memory), RLIMIT_NPROC (per uid, hence the per-slot uid),
-    RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_CORE=0; wall-clock limits per cell, per call and per
-    submission are enforced by the grader, which kills the namespace (closing the kill pipe).
-  - stdout/stderr go through one pipe that the grader drains; it keeps the tail and closes
-    the pipe after `Limits.output_bytes`, so writes then fail in S.
-  - Grading is by value: tests run in the grader; S only ever sends JSON frames of plain
-    data, checked by `protocol.decode`. Nothing S does can change a score or a file the
-    grader writes.
+Always, whatever the privileges (grading by value):
+  - The tests, the reference solutions and the comparisons run only in the grader; the
+    zygote and the child never load them. The child only ever sends JSON frames of plain
+    data (numeric/bool numpy arrays, numbers, strings, None, lists/tuples/str-keyed dicts),
+    which `protocol.decode` checks (sizes, dtypes, shapes, depth) and rebuilds as fresh
+    objects: no pickle, no code, no ndarray subclasses. Patching numpy, Otter or our
+    encoder inside the notebook changes nothing in the grader; scores come from Otter's
+    TestCaseResults computed here, and only the grader writes files.
+  - Wall-clock limits per cell, per call and per submission (the grader kills the child and,
+    where it can, restarts it without the offending cell); rlimits on the child: RLIMIT_AS
+    (memory), RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE=256, RLIMIT_CORE=0; stdout and stderr
+    go through one pipe the grader drains, keeping the tail and closing it after
+    `Limits.output_bytes` (further writes fail in the child); stdin is /dev/null.
 
-Not root, unprivileged user namespaces available (mode "userns"): the same namespaces (net,
-mount, PID, IPC) inside a new user namespace mapping only the grader's own uid; S drops all
-capabilities and sets no_new_privs. Differences: S runs under the grader's uid (files outside
-the masked folders that the grader's user can write, S can write too), and RLIMIT_NPROC
-counts all of that user's processes, so it is set to (their current number + max_processes).
+As root (mode "root"; this is what CI and Gradescope do; all verified on this machine by
+tests/test_grade_isolation.py):
+  - The student's process S runs as an unprivileged uid/gid, one per concurrent submission
+    (61000 + slot, so RLIMIT_NPROC is per submission), no supplementary groups, no
+    capabilities, no_new_privs.
+  - New network namespace with no interface up, not even loopback: no connection to any
+    host, nor to a listener on the grader's 127.0.0.1.
+  - New mount namespace: the repository (solutions/, tests, assignments, dist/, ...), the
+    folders of the test files being run, anything passed as `hide`, /root, /home, /var/tmp,
+    and any non-world-traversable folder above the interpreter are covered by empty tmpfs
+    (mode 000; the interpreter's own folders are bind-mounted back, read-only by
+    permission); /tmp and /dev/shm are fresh; the working directory /tmp/submission is a
+    private size-capped tmpfs holding only the support files. So hidden tests and reference
+    solutions can be neither read, listed nor imported, and the grader's files (test files,
+    results, anything under `hide`) can be neither read nor rewritten. Folders outside these
+    stay visible read-only by permission (S is not root); world-writable system folders
+    such as /run/lock remain writable but nothing the grader reads lives there.
+  - New PID and IPC namespaces with their own /proc: S sees only its own processes. When
+    the run ends, G (root, init of the namespace) kills every process in it and reaps them
+    all before it reports, so nothing (background forks, setsid daemons) outlives the run.
 
-Not root, no user namespaces (mode "plain"): only rlimits, a private temporary working
-directory, a process group killed at the end, and grading by value. Scores still cannot be
-forged (the tests and comparisons live in the grader), but S CAN read any file the grader's
-user can read (including hidden tests and solutions/), CAN use the network, and a process
-that calls setsid() can outlive the run. Use root or user namespaces for real grading.
+Not root, with unprivileged user namespaces (mode "userns"): the same network, mount, PID
+and IPC namespaces inside a user namespace that maps only the grader's own uid; S drops all
+capabilities and sets no_new_privs. Differences: S runs under the grader's uid (in the
+masked view it still cannot see the repository, homes or temp folders, but it can write
+whatever that uid may write elsewhere), and RLIMIT_NPROC counts all of that user's
+processes, so it is set to (their current number + max_processes). Verified here only by
+forcing this mode as root (unshare(CLONE_NEWUSER) as an unprivileged uid also succeeds on
+this kernel); a full run as non-root was not possible because the interpreter lives in /root.
+
+Not root, no user namespaces (mode "plain"): only the guarantees listed under "Always", a
+private temporary working directory and a process-group kill at the end. Scores still
+cannot be forged, but S CAN read anything the grader's user can read (hidden tests,
+solutions/), CAN use the network, and a process that calls setsid() can outlive the run.
+Use root or user namespaces for real grading.
+
+Not covered in any mode: CPU time beyond the wall-clock limits (a child may use every core
+until it is killed), disk space outside tmpfs (nothing outside is writable as root), and
+two separate grader processes running at once share the slot uids (RLIMIT_NPROC then
+counts both).
 """
 import ctypes
 import json
