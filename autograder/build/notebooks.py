@@ -60,16 +60,23 @@ def _floats(value):
 
 # ----------------------------------------------------------------------------- ledger
 
+def ledger_entries(data):
+    """Every entry of a ledger: the top-level ``entries`` and those of any section that holds its
+    own (relu_mse_training's ``our_run``: our seeded run's numbers, where the seed's are unseeded)."""
+    nested = [e for section in data.values() if isinstance(section, dict) for e in section.get("entries", [])]
+    return list(data["entries"]) + nested
+
+
 class Ledger:
     """The exercise's documented numbers, by entry id."""
 
     def __init__(self, exercise):
         with open(ASSIGNMENTS_DIR / exercise / "documented_numbers.json") as f:
             self.data = json.load(f)
-        self.entries = {e["id"]: e for e in self.data["entries"]}
+        self.entries = {e["id"]: e for e in ledger_entries(self.data)}
 
     def reproduced(self):
-        return [e for e in self.data["entries"] if e["status"] == "reproduced"]
+        return [e for e in self.entries.values() if e["status"] == "reproduced"]
 
     def check(self, entry_id, label, received_source, variants=None, batch_size=None):
         """Source of one ``bc.check_documented`` call against ledger entry ``entry_id``."""
