@@ -9,7 +9,7 @@ import pytest
 
 from autograder import EXERCISES
 from autograder.build import master_path
-from autograder.build.notebooks import render
+from autograder.build.notebooks import ledger_entries, render
 
 MASTERS = [e for e in EXERCISES if master_path(e).exists()]
 
@@ -26,6 +26,8 @@ def solution_namespace(exercise):
 
 def random_args(exercise, function, ref, rng, m):
     """Arguments of the student-facing ``function`` at random sizes and batch size m."""
+    if exercise == "relu_mse_training":
+        return relu_mse_training_args(function, ref, rng, m)
     sizes = {"sigmoid_mlp": (4, 5, 3, 2), "relu_softmax": (3, 6, 4, 3), "tanh_softmax_batch": (3, 4, 5)}[exercise]
     names = [f"{k}{i}" for i in range(1, len(sizes)) for k in ("W", "b")]
     params = {}
@@ -49,6 +51,22 @@ def random_args(exercise, function, ref, rng, m):
         "predict": (params, X),
     }
     return table[function]
+
+
+def relu_mse_training_args(function, ref, rng, m):
+    """relu_mse_training's functions: a 5-6-2 network (sigmoid out), targets in {0, 1}."""
+    params = {"W1": rng.normal(size=(6, 5)), "b1": rng.normal(size=(6, 1)),
+              "W2": rng.normal(size=(2, 6)), "b2": rng.normal(size=(2, 1))}
+    X = rng.normal(size=(5, m))
+    y = rng.integers(0, 2, size=(2, m)).astype(float)
+    table = {
+        "forward": lambda: (params, X),
+        "mse_loss": lambda: (rng.uniform(size=(2, m)), y),
+        "backward": lambda: (params, ref.forward(params, X), X, y),
+        "gradient_descent_step": lambda: (params, {k: rng.normal(size=v.shape) for k, v in params.items()}, 0.1),
+        "train": lambda: (params, X, y, 0.3, 7),
+    }
+    return table[function]()
 
 
 def _as_plain(value):
@@ -81,7 +99,7 @@ def student_functions(exercise):
     return names
 
 
-@pytest.mark.parametrize("exercise", [e for e in MASTERS if e in ("sigmoid_mlp", "relu_softmax", "tanh_softmax_batch")])
+@pytest.mark.parametrize("exercise", [e for e in MASTERS if e in ("sigmoid_mlp", "relu_softmax", "tanh_softmax_batch", "relu_mse_training")])
 def test_master_solutions_agree_with_reference_on_random_inputs(exercise):
     ref = importlib.import_module(f"solutions.networks.{exercise}")
     env = solution_namespace(exercise)
@@ -113,7 +131,7 @@ def test_every_reproduced_ledger_number_is_in_a_public_test(exercise):
     public = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and "BEGIN TEST CONFIG" in c.source
                        and "hidden: false" in c.source)
     with open(master_path(exercise).parent / "documented_numbers.json") as f:
-        entries = json.load(f)["entries"]
+        entries = ledger_entries(json.load(f))  # incl. nested sections such as relu_mse_training's our_run
     missing = [e["id"] for e in entries if e["status"] == "reproduced" and f"ledger_id={e['id']!r}" not in public]
     assert not missing, f"{exercise}: reproduced ledger entries with no public test: {missing}"
 
