@@ -297,7 +297,7 @@ def test_self_kill_in_a_cell_keeps_the_other_answers(killer):
     result = grade("import os, numpy as np\ndef sigmoid(a):\n    return 1 / (1 + np.exp(-a))",
                    killer, "def relu(a):\n    return np.maximum(0.0, a)")
     assert result["status"] == "crashed"
-    assert "cell 2 ended the process" in result["reason"]
+    assert "cell 3 ended the process" in result["reason"]
     assert scores(result) == {"q1": 2.0, "q2": 2.0}  # cell 3 ran in the restarted process
 
 
@@ -312,7 +312,7 @@ def test_infinite_loop_in_a_cell_times_out_and_keeps_the_other_answers():
     start = time.monotonic()
     result = grade(CORRECT, "while True:\n    pass", "x = 1")
     assert result["status"] == "timeout"
-    assert "cell 2 did not finish within 2 s" in result["reason"]
+    assert "cell 3 did not finish within 2 s" in result["reason"]
     assert result["score"] == 4.0
     assert time.monotonic() - start < 10
 

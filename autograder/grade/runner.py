@@ -37,6 +37,11 @@ PLAIN = ("plain data: a numpy array of numbers or booleans, a number, a string, 
 __all__ = ["grade_notebook", "Limits", "read_code_cells", "InvalidNotebook"]
 
 
+
+def _human(cell):
+    """Cells as a person counts them: from 1, every cell (markdown too) from the top."""
+    return cell + 1 if isinstance(cell, int) else "?"
+
 class InvalidNotebook(ValueError):
     """The submission is not a notebook we can run; the message says why."""
 
@@ -164,10 +169,10 @@ class _Session:
             late = time.monotonic() >= self.deadline
             what = (f"the submission time limit ({limits.submission_timeout:g} s)" if late
                     else f"{limits.cell_timeout:g} s")
-            reason = f"cell {current} did not finish within {what}"
+            reason = f"cell {_human(current)} did not finish within {what}"
             self._leave_out(current, "timeout", reason)
         except ChildGone as gone:
-            self._leave_out(current, "crashed", f"cell {current} ended the process: {gone}")
+            self._leave_out(current, "crashed", f"cell {_human(current)} ended the process: {gone}")
 
     def _leave_out(self, cell, status, reason):
         self._retire()

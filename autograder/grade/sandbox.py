@@ -691,7 +691,7 @@ def _serve(chan, limits):
                 reply({"event": "cell", "cell": index})
                 error = None
                 try:
-                    exec(compile(source, f"<cell {index}>", "exec"), namespace)
+                    exec(compile(source, f"<cell {index + 1}>", "exec"), namespace)
                 except BaseException as exc:  # like Jupyter: record it and go on
                     error = describe_error(exc)
                 flush()
