@@ -28,6 +28,8 @@ def random_args(exercise, function, ref, rng, m):
     """Arguments of the student-facing ``function`` at random sizes and batch size m."""
     if exercise == "relu_mse_training":
         return relu_mse_training_args(function, ref, rng, m)
+    if exercise == "silu_momentum":
+        return silu_momentum_args(function, ref, rng, m)
     sizes = {"sigmoid_mlp": (4, 5, 3, 2), "relu_softmax": (3, 6, 4, 3), "tanh_softmax_batch": (3, 4, 5)}[exercise]
     names = [f"{k}{i}" for i in range(1, len(sizes)) for k in ("W", "b")]
     params = {}
@@ -69,6 +71,25 @@ def relu_mse_training_args(function, ref, rng, m):
     return table[function]()
 
 
+def silu_momentum_args(function, ref, rng, m):
+    """silu_momentum's functions, row convention: a 4-5-1 network (SiLU, sigmoid out), labels in {0, 1}."""
+    params = {"W": rng.normal(size=(4, 5)), "b1": rng.normal(size=5), "U": rng.normal(size=5),
+              "b2": np.array(rng.normal())}
+    X = rng.normal(size=(m, 4))
+    y = rng.integers(0, 2, size=m).astype(float)
+    table = {
+        "silu": lambda: (rng.normal(0, 3, size=(m, 5)),),
+        "silu_derivative": lambda: (rng.normal(0, 3, size=(m, 5)),),
+        "forward": lambda: (params, X),
+        "bce_loss": lambda: (np.concatenate([rng.uniform(size=m), [0.0, 1.0]]),
+                             np.concatenate([y, [1.0, 0.0]])),  # the clipped ends too
+        "backward": lambda: (params, ref.forward(params, X), X, y),
+        "momentum_step": lambda: (rng.normal(size=(4, m)), rng.normal(size=(4, m)), rng.normal(size=(4, m)), 0.9, 0.8),
+        "train_momentum": lambda: (params, X, y, 0.9, 0.8, 3),
+    }
+    return table[function]()
+
+
 def _as_plain(value):
     if isinstance(value, dict):
         return {k: _as_plain(v) for k, v in value.items()}
@@ -99,7 +120,8 @@ def student_functions(exercise):
     return names
 
 
-@pytest.mark.parametrize("exercise", [e for e in MASTERS if e in ("sigmoid_mlp", "relu_softmax", "tanh_softmax_batch", "relu_mse_training")])
+@pytest.mark.parametrize("exercise", [e for e in MASTERS if e in ("sigmoid_mlp", "relu_softmax", "tanh_softmax_batch", "relu_mse_training",
+                                                            "silu_momentum")])
 def test_master_solutions_agree_with_reference_on_random_inputs(exercise):
     ref = importlib.import_module(f"solutions.networks.{exercise}")
     env = solution_namespace(exercise)
