@@ -140,7 +140,8 @@ def feedback_markdown(row: dict) -> str:
     if row.get("assignment"):
         lines.append(f"Assignment: **{row['assignment']}**  ")
     status = row.get("status", "")
-    lines.append(f"Status: **{status}** ({STATUS_WORDS.get(status, status)})  ")
+    words = STATUS_WORDS.get(status, status)
+    lines.append(f"Status: **{status}**" + (f" ({words})" if words != status else "") + "  ")
     if row.get("max_score"):
         lines.append(f"Score: **{_fmt(row.get('score'))} / {_fmt(row.get('max_score'))}**")
     lines.append("")
