@@ -12,6 +12,8 @@ import pytest
 from autograder.diagnosis import CODE_PATTERN, code_of, describe, name_mistake, variants_for
 from solutions.mistakes import wrong_answers
 from solutions.networks import relu_mse_training, relu_softmax, sigmoid_mlp, silu_momentum, tanh_softmax_batch
+import random_networks
+from random_networks import one_hot
 
 NETWORKS = {
     "sigmoid_mlp": sigmoid_mlp,
@@ -28,15 +30,7 @@ def sigmoid(a):
 
 # ------------------------------------------------------------------ random worked inputs
 def column_params(rng, sizes):
-    params = {}
-    for k in range(1, len(sizes)):
-        params[f"W{k}"] = rng.normal(0, 0.8, (sizes[k], sizes[k - 1]))
-        params[f"b{k}"] = rng.normal(0, 0.5, (sizes[k], 1))
-    return params
-
-
-def one_hot(rng, classes, batch):
-    return np.eye(classes)[:, rng.integers(0, classes, batch)]
+    return random_networks.column_params(rng, sizes, weight_scale=0.8, bias_scale=0.5)
 
 
 def sigmoid_mlp_case(rng, batch=4):

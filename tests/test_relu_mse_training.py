@@ -7,6 +7,7 @@ import pytest
 
 from solutions.gradcheck import SMOOTH_TOLERANCE, numerical_gradients, rel_error
 from solutions.networks import relu_mse_training as net
+from random_networks import column_params
 
 LEDGER = Path(__file__).resolve().parents[1] / "assignments" / "relu_mse_training" / "documented_numbers.json"
 
@@ -14,10 +15,7 @@ LEDGER = Path(__file__).resolve().parents[1] / "assignments" / "relu_mse_trainin
 def random_problem(rng, n_in, n_hidden, n_out, batch):
     """Random parameters and data with every hidden pre-activation away from the ReLU kink."""
     while True:
-        params = {
-            "W1": rng.normal(0, 1, (n_hidden, n_in)), "b1": rng.normal(0, 1, (n_hidden, 1)),
-            "W2": rng.normal(0, 1, (n_out, n_hidden)), "b2": rng.normal(0, 1, (n_out, 1)),
-        }
+        params = column_params(rng, (n_in, n_hidden, n_out))
         X = rng.normal(0, 1, (n_in, batch))
         y = rng.uniform(0, 1, (n_out, batch))
         if np.abs(net.forward(params, X)["z1"]).min() > 1e-3:

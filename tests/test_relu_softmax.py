@@ -14,6 +14,7 @@ from solutions.gradcheck import KINKED_TOLERANCE, SMOOTH_TOLERANCE, numerical_gr
 from solutions.ledger import apply_transform
 from solutions.losses import cross_entropy
 from solutions.networks import relu_softmax as net
+from random_networks import column_params, one_hot
 
 LEDGER = json.loads(
     (Path(__file__).resolve().parents[1] / "assignments" / "relu_softmax" / "documented_numbers.json").read_text()
@@ -28,12 +29,9 @@ def random_problem(rng, sizes, batch):
     """Random parameters, inputs and one-hot targets, every hidden pre-activation at least 0.1 from the kink
     (a ReLU output just above zero gives gradient entries too small for finite differences to resolve)."""
     while True:
-        params = {}
-        for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-            params[f"W{layer}"] = rng.normal(0, 1, (n_out, n_in))
-            params[f"b{layer}"] = rng.normal(0, 1, (n_out, 1))
+        params = column_params(rng, sizes)
         x = rng.normal(0, 1, (sizes[0], batch))
-        y = np.eye(sizes[-1])[:, rng.integers(0, sizes[-1], batch)]
+        y = one_hot(rng, sizes[-1], batch)
         cache = net.forward(params, x)
         if min(np.abs(cache["z1"]).min(), np.abs(cache["z2"]).min()) > 0.1:
             return params, x, y

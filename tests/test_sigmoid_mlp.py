@@ -15,6 +15,7 @@ import pytest
 
 from solutions.gradcheck import SMOOTH_TOLERANCE, numerical_gradients, rel_error
 from solutions.networks import sigmoid_mlp as net
+from random_networks import column_params, one_hot
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "assignments" / "sigmoid_mlp"
@@ -170,13 +171,9 @@ def test_printed_gradients_agree_with_finite_differences_within_print_precision(
 
 # ---------------------------------------------------------------- (c) random networks
 def random_problem(rng, sizes, batch):
-    params = {}
-    for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-        params[f"W{layer}"] = rng.normal(0, 1, (n_out, n_in))
-        params[f"b{layer}"] = rng.normal(0, 1, (n_out, 1))
+    params = column_params(rng, sizes)
     x = rng.normal(0, 1, (sizes[0], batch))
-    y = np.eye(sizes[-1])[:, rng.integers(0, sizes[-1], batch)]
-    return params, x, y
+    return params, x, one_hot(rng, sizes[-1], batch)
 
 
 SIZES = [((3, 3, 3, 3), 1), ((3, 3, 3, 3), 4), ((2, 5, 4, 3), 7), ((6, 2, 7, 4), 3), ((4, 8, 3, 2), 10)]

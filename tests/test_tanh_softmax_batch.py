@@ -8,6 +8,7 @@ import pytest
 
 from solutions.gradcheck import SMOOTH_TOLERANCE, numerical_gradient, numerical_gradients, rel_error
 from solutions.networks import tanh_softmax_batch as net
+from random_networks import column_params
 
 LEDGER = json.loads(
     (Path(__file__).resolve().parents[1] / "assignments" / "tanh_softmax_batch" / "documented_numbers.json").read_text()
@@ -18,10 +19,7 @@ PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
 def random_problem(rng, n_in, n_hidden, n_classes, batch):
     """Random parameters (scale 0.5: tanh away from saturation), inputs and labels."""
-    params = {
-        "W1": rng.normal(0, 0.5, (n_hidden, n_in)), "b1": rng.normal(0, 0.5, (n_hidden, 1)),
-        "W2": rng.normal(0, 0.5, (n_classes, n_hidden)), "b2": rng.normal(0, 0.5, (n_classes, 1)),
-    }
+    params = column_params(rng, (n_in, n_hidden, n_classes), weight_scale=0.5, bias_scale=0.5)
     X = rng.normal(0, 1, (n_in, batch))
     labels = rng.integers(0, n_classes, batch)
     return params, X, net.one_hot(labels, n_classes)
