@@ -9,6 +9,7 @@ here at generation time; hidden tests call ``solutions`` when they run, inside t
     python -m autograder.build.notebooks --check    # exit 1 if any master notebook is stale
 """
 import argparse
+import ast
 import importlib
 import json
 import sys
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 import nbformat
 import numpy as np
 
-from autograder import ASSIGNMENTS_DIR, EXERCISES
+from autograder import ASSIGNMENTS_DIR, EXERCISES, REPO_ROOT
 
 NBFORMAT_MINOR = 5
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -33,7 +34,7 @@ def lit(value):
         return "{" + ", ".join(f"{k!r}: {lit(v)}" for k, v in value.items()) + "}"
     if isinstance(value, tuple):
         return "(" + "".join(lit(v) + ", " for v in value) + ")"
-    if isinstance(value, list) and not _numeric(value):
+    if isinstance(value, list):  # a list stays a list (the interface test tells lists from arrays)
         return "[" + ", ".join(lit(v) for v in value) + "]"
     array = np.asarray(value)
     if array.dtype.kind in "iu":
@@ -135,6 +136,7 @@ class Question:
     solution: str        # the function(s), with # BEGIN SOLUTION / # END SOLUTION inside
     tests: list = field(default_factory=list)
     after: str = ""      # an optional code cell after the question that tries the function out
+    all_or_nothing: bool = False  # the instructor's option; default: the points of the passing tests
 
     @property
     def points(self):
@@ -142,13 +144,80 @@ class Question:
         return int(total) if float(total).is_integer() else total
 
 
-def test_source(test):
-    """An Otter exception-based test cell: config, one function, its call."""
+def test_source(test, exercise):
+    """An Otter exception-based test cell: config, one function, its call.
+
+    Literal data (expected arrays, wrong variants) is hoisted into assignments before the statement
+    that uses it, so the line Otter echoes on a failure is short and the check's own message leads.
+    """
     config = f"points: {test.points}\nhidden: {'true' if test.hidden else 'false'}"
-    body = "import numpy as np\nimport backprop_checks as bc\n" + textwrap.dedent(test.body).strip()
+    body = hoist_literals(textwrap.dedent(test.body).strip())
+    body = (f"import numpy as np\nimport backprop_checks\nbc = backprop_checks.for_exercise({exercise!r})\n" + body)
     params = ", ".join(test.needs)
     return (f'""" # BEGIN TEST CONFIG\n{config}\n""" # END TEST CONFIG\n'
             f"def {test.name}({params}):\n{textwrap.indent(body, '    ')}\n\n{test.name}({params})")
+
+
+HOIST_CHARS = 40  # literal data longer than this moves out of the statement that uses it
+
+
+def _is_literal(node):
+    """A constant expression of plain data: numbers, strings, lists/tuples/dicts of them, np.array(...)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return _is_literal(node.operand)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return all(_is_literal(e) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is not None and _is_literal(k) for k in node.keys) and all(_is_literal(v) for v in node.values)
+    if isinstance(node, ast.Call) and ast.unparse(node.func) in ("np.array", "np.zeros") and not node.keywords:
+        return all(_is_literal(a) for a in node.args)
+    return False
+
+
+class _Hoister(ast.NodeTransformer):
+    def __init__(self):
+        self.hoisted, self.count = [], 0
+
+    def generic_visit(self, node):
+        if (isinstance(node, ast.expr) and _is_literal(node) and not isinstance(node, ast.Constant)
+                and len(ast.unparse(node)) > HOIST_CHARS):
+            self.count += 1
+            name = f"data_{self.count}"
+            self.hoisted.append(ast.Assign(targets=[ast.Name(name, ast.Store())], value=node, lineno=0))
+            return ast.Name(name, ast.Load())
+        return super().generic_visit(node)
+
+
+def hoist_literals(source):
+    """``source`` with long literal data in any statement (other than a plain ``name = <literal>``)
+    assigned to ``data_<n>`` just before that statement. Values are exact (floats unparse by repr)."""
+    tree = ast.parse(source)
+    hoister = _Hoister()
+
+    def rewrite(statements):
+        out = []
+        for stmt in statements:
+            if isinstance(stmt, ast.Assign) and _is_literal(stmt.value):
+                out.append(stmt)
+                continue
+            for block in ("body", "orelse", "finalbody"):
+                if isinstance(getattr(stmt, block, None), list) and not isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+                    setattr(stmt, block, rewrite(getattr(stmt, block)))
+            hoister.hoisted = []
+            for field_name, value in ast.iter_fields(stmt):
+                if field_name in ("body", "orelse", "finalbody"):
+                    continue
+                if isinstance(value, ast.AST):
+                    setattr(stmt, field_name, hoister.visit(value))
+                elif isinstance(value, list):
+                    setattr(stmt, field_name, [hoister.visit(v) if isinstance(v, ast.AST) else v for v in value])
+            out += hoister.hoisted + [stmt]
+        return out
+
+    tree.body = rewrite(tree.body)
+    return ast.unparse(ast.fix_missing_locations(tree))
 
 
 def _raw(text):
@@ -197,14 +266,15 @@ def master_notebook(spec):
     total = 0
     for q in spec.questions():
         total += q.points
-        # all or nothing: a question is right or wrong, so one wrong function costs exactly its question
-        cells.append(_raw(f"# BEGIN QUESTION\nname: {q.name}\npoints: {q.points}\nall_or_nothing: true"))
+        # points add up by test (partial credit); all or nothing only where the spec asks for it
+        config = f"# BEGIN QUESTION\nname: {q.name}\npoints: {q.points}"
+        cells.append(_raw(config + ("\nall_or_nothing: true" if q.all_or_nothing else "")))
         cells.append(_md(f"### {q.name.upper()} ({q.points} points): {q.title}\n\n{textwrap.dedent(q.prompt).strip()}"))
         cells.append(_raw("# BEGIN SOLUTION"))
         cells.append(_code(q.solution))
         cells.append(_raw("# END SOLUTION"))
         cells.append(_raw("# BEGIN TESTS"))
-        cells += [nbformat.v4.new_code_cell(test_source(t)) for t in q.tests]
+        cells += [nbformat.v4.new_code_cell(test_source(t, spec.EXERCISE)) for t in q.tests]
         cells.append(_raw("# END TESTS"))
         cells.append(_raw("# END QUESTION"))
         if q.after:
@@ -231,6 +301,29 @@ def render(exercise):
     return nbformat.writes(master_notebook(spec_module(exercise))) + "\n"
 
 
+FORMS_DIR = REPO_ROOT / "solutions" / "forms"
+
+
+def form_path(exercise):
+    return FORMS_DIR / f"{exercise}.py"
+
+
+def render_form(exercise):
+    """``solutions/forms/<exercise>.py``: every question's solution, as the student writes it."""
+    spec = spec_module(exercise)
+    parts = []
+    for q in spec.questions():
+        lines = [line for line in textwrap.dedent(q.solution).strip().splitlines()
+                 if line.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION")]
+        parts.append("\n".join(lines))
+    header = (f'"""{exercise}: the master notebook\'s solutions as one module (generated by\n'
+              "``python -m autograder.build.notebooks`` from ``autograder/build/specs``; do not edit).\n\n"
+              "The student\'s functions as a student writes them, calling each other by name: the checks\n"
+              "run them to learn which calls a right answer makes to the student\'s other functions\n"
+              '(``backprop_checks.supplied_calls``)."""\n')
+    return header + "import numpy as np\n\n\n" + "\n\n\n".join(parts) + "\n"
+
+
 def available_exercises():
     """Exercises that have a spec (and so a master notebook)."""
     out = []
@@ -251,13 +344,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     stale = []
     for exercise in args.exercises or available_exercises():
-        text, path = render(exercise), master_path(exercise)
-        if path.exists() and path.read_text() == text:
-            continue
-        stale.append(exercise)
-        if not args.check:
-            path.write_text(text)
-            print(f"wrote {path}")
+        for text, path in ((render(exercise), master_path(exercise)), (render_form(exercise), form_path(exercise))):
+            if path.exists() and path.read_text() == text:
+                continue
+            stale.append(exercise)
+            if not args.check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+                print(f"wrote {path}")
     if args.check and stale:
         print("stale master notebooks (run python -m autograder.build.notebooks): " + ", ".join(stale))
         return 1

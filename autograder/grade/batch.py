@@ -99,8 +99,10 @@ def normalise_result(result, assignment: Assignment) -> dict:
                 m = gradebook.DIAGNOSIS_RE.search(str(t.get("message") or ""))
                 t["diagnosis"] = m.group(1) if m else None
             tests.append(t)
+        notes = [{"code": str(n.get("code", ""))[:60], "message": str(n.get("message", ""))[:1000]}
+                 for n in (qr.get("notes") or []) if isinstance(n, dict)][:10]
         questions[q] = {"score": _finite(qr.get("score")), "max_score": _finite(qr.get("max_score"), possible),
-                        "tests": tests}
+                        "tests": tests, "notes": notes}
     for q, qr in got.items():  # a question the assignment does not list: keep, but say so
         if q not in questions and isinstance(qr, dict):
             questions[q] = {"score": _finite(qr.get("score")), "max_score": _finite(qr.get("max_score")),

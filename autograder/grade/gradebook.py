@@ -92,6 +92,10 @@ def row_message(row: dict) -> str:
     if row.get("cell_errors"):
         parts.append(f"{len(row['cell_errors'])} cell(s) raised errors")
     parts.append("lost points on " + ", ".join(lost) if lost else "full marks")
+    notes = sorted({n.get("code") for qr in (row.get("questions") or {}).values()
+                    for n in qr.get("notes") or [] if isinstance(n, dict) and n.get("code")})
+    if notes:
+        parts.append("notes: " + ", ".join(notes))
     return "; ".join(parts)
 
 
@@ -176,6 +180,8 @@ def feedback_markdown(row: dict) -> str:
             msg = _test_message(t)
             if msg:
                 lines += ["", _block(msg), ""]
+        for n in qr.get("notes") or []:
+            lines += [f"- Note ({n.get('code', '')}): {n.get('message', '')}", ""]
     if status == "graded" and row.get("score") == row.get("max_score") and row.get("max_score"):
         lines += ["Every test passed. Well done.", ""]
     return "\n".join(lines).rstrip() + "\n"

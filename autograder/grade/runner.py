@@ -31,6 +31,7 @@ from autograder.grade import protocol
 from autograder.grade.sandbox import Child, ChildGone, Limits, SandboxError, default_masked_paths, uid_slots
 
 DIAGNOSIS = re.compile(r"Likely mistake \(([\w-]+)\)")
+MAX_SUPPLIED_CALLS = 100_000  # dependency calls answered per call of a student function
 PLAIN = ("plain data: a numpy array of numbers or booleans, a number, a string, None, "
          "or a tuple/list/dict (str keys) of those")
 
@@ -185,13 +186,19 @@ class _Session:
         self._problem(status, reason + "; graded without it")
 
     # ---------------------------------------------------------- requests
-    def _ask(self, message, what):
+    def _ask(self, message, what, supplied=None):
         child = self.ensure()
         now = time.monotonic()
         budget = min(now + self.limits.call_timeout, self.deadline)
         try:
             child.send(message)
-            return child.receive(budget)
+            reply = child.receive(budget)
+            asked = 0
+            while reply.get("event") == "dep":  # the function called one of the student's others
+                asked += 1
+                child.send(self._supply(reply, supplied if asked <= MAX_SUPPLIED_CALLS else None))
+                reply = child.receive(budget)
+            return reply
         except TimeoutError:
             late = time.monotonic() >= self.deadline - 0.01
             reason = (f"{what} was still running when the submission time limit "
@@ -206,13 +213,32 @@ class _Session:
             self._problem("crashed", reason)
             raise GradingUnavailable(reason) from None
 
+    def _supply(self, request, supplied):
+        """The answer to a dependency call: the reference's value where the test determines the
+        call (``SuppliedCalls.lookup``, run here, never in the child), else "run your own"."""
+        if supplied is None:
+            return {"kind": "own"}
+        limit = self.limits.return_mb * 1024 * 1024
+        try:
+            name = request.get("name")
+            args = protocol.decode(request.get("args"), limit)
+            kwargs = protocol.decode(request.get("kwargs"), limit)
+            if type(name) is not str or not isinstance(args, list) or not isinstance(kwargs, dict):
+                return {"kind": "own"}
+            found, value = supplied.lookup(name, args, kwargs)
+            if found:
+                return {"kind": "value", "value": protocol.encode(value, limit)}
+        except (protocol.ProtocolError, protocol.NotPlainData, ValueError, TypeError, RecursionError):
+            pass
+        return {"kind": "own"}
+
     def lookup(self, name):
         return self._ask({"op": "lookup", "name": name}, f"looking up {name!r}")
 
     def names(self):
         return self._ask({"op": "names"}, "listing names").get("names", [])
 
-    def call(self, name, args, kwargs):
+    def call(self, name, args, kwargs, supplied=None, with_changes=False):
         limit = self.limits.return_mb * 1024 * 1024
 
         def ref(value):
@@ -224,8 +250,15 @@ class _Session:
                        "kwargs": protocol.encode(dict(kwargs), limit, refs=ref)}
         except protocol.NotPlainData as exc:
             raise TypeError(f"the test passed {exc} to {name}(); only {PLAIN} can be sent") from None
-        reply = self._ask(message, f"{name}()")
-        return _value_of(reply, f"{name}() returned", limit)
+        if supplied is not None:
+            message["supply"] = [n for n in supplied.names() if n != name]
+        reply = self._ask(message, f"{name}()", supplied)
+        value = _value_of(reply, f"{name}() returned", limit)
+        if not with_changes:
+            return value
+        changed = reply.get("changed")
+        changed = [i for i in changed if type(i) is int and 0 <= i < len(args)] if isinstance(changed, list) else []
+        return value, changed
 
 
 def _value_of(reply, what, limit):
@@ -264,6 +297,11 @@ class StudentFunction:
 
     def __call__(self, *args, **kwargs):
         return self._session.call(self.__name__, args, kwargs)
+
+    def call_by_value(self, args, supplied=None):
+        """For ``backprop_checks.call``: (returned value, positions of the arguments it changed in
+        place), with the student's other functions answered from ``supplied`` where it knows the call."""
+        return self._session.call(self.__name__, args, {}, supplied=supplied, with_changes=True)
 
     def __repr__(self):
         return f"<student function {self.__name__}>"
@@ -329,11 +367,25 @@ def _test_folders(tests):
     return folders
 
 
+def _checks_module():
+    """The ``backprop_checks`` the test files import (the bundle's, in memory), if importable."""
+    import importlib
+    try:
+        return importlib.import_module("backprop_checks")
+    except ImportError:
+        return None
+
+
 def _run_tests(tests, env):
     questions = {}
     for original in tests:
         test_file = copy.copy(original)  # run() stores results on the object; threads share tests
+        checks = _checks_module()
+        if checks is not None and hasattr(checks, "collect_notes"):
+            checks.collect_notes()  # this thread's notes (float32 precision, ...) for this question
         test_file.run(env)
+        checks = _checks_module()
+        notes = checks.take_notes() if checks is not None and hasattr(checks, "take_notes") else []
         rows = []
         for result in test_file.test_case_results:
             case = result.test_case
@@ -342,8 +394,22 @@ def _run_tests(tests, env):
                          "points": float(case.points or 0), "message": result.message or "",
                          "diagnosis": match.group(1) if match else None})
         questions[test_file.name] = {"score": float(test_file.score),
-                                     "max_score": float(test_file.possible), "tests": rows}
+                                     "max_score": float(test_file.possible), "tests": rows,
+                                     "notes": _one_note_per_code(notes)}
     return questions
+
+
+def _one_note_per_code(notes):
+    """The first note of each code, saying how many more quantities it covers."""
+    firsts, counts = {}, {}
+    for n in notes:
+        code = n.get("code")
+        counts[code] = counts.get(code, 0) + 1
+        firsts.setdefault(code, dict(n))
+    for code, n in firsts.items():
+        if counts[code] > 1:
+            n["message"] += f" (The same holds for {counts[code] - 1} more quantities of this question.)"
+    return list(firsts.values())
 
 
 def _result(status, reason, questions, cell_errors=(), tail="", isolation=None):

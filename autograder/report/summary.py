@@ -95,6 +95,9 @@ def test_codes(question: dict) -> set:
             code = match.group(1) if match else None
         if code:
             codes.add(str(code))
+    for note in question.get("notes") or []:  # e.g. float32-precision: right, with a note
+        if isinstance(note, dict) and note.get("code"):
+            codes.add(str(note["code"]))
     return codes
 
 

@@ -56,7 +56,7 @@ def public_structure_test(name, function, args, example, *, needs=None, points=1
     body = f"""\
 {assign}
 received = bc.call({function}, {function!r}, {', '.join(arg_names)})
-bc.check_structure({label!r}, received, {lit(example)})
+bc.check_interface({label!r}, received, {lit(example)})
 """
     return Test(name, tuple(needs or (function,)), body, points=points)
 
@@ -68,3 +68,14 @@ def _arg_label(value):
     if isinstance(value, np.ndarray):
         return "array" + str(value.shape)
     return repr(value)
+
+
+def inputs_unchanged_test(name, function, args, arg_names, *, points=1, label=None):
+    """A public test: ``function(*args)`` leaves its arguments as they were (the question asks for
+    new arrays). It costs this test's points only; the value tests do not see in-place changes."""
+    assign = "\n".join(f"{n} = {lit(a)}" for n, a in zip(arg_names, args))
+    body = f"""\
+{assign}
+bc.check_inputs_unchanged({function}, {function!r}, {', '.join(arg_names)}, names={list(arg_names)!r})
+"""
+    return Test(name, (function,), body, points=points)

@@ -7,7 +7,8 @@ notebook says plainly.
 import numpy as np
 
 from autograder.build.notebooks import Ledger, Question, Test, lit, public_variants, variants_of
-from autograder.build.specs.common import hidden_reference_test, public_structure_test, public_values_test
+from autograder.build.specs.common import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
+                                           public_values_test)
 from solutions.networks import relu_mse_training as ref
 
 EXERCISE = "relu_mse_training"
@@ -238,6 +239,8 @@ def questions():
             hidden_reference_test(EXERCISE, "gradient_descent_step",
                                   f"[({PARAMS}, {PARAMS}, lr) for n0, n1, n2, lr in "
                                   "[(3, 4, 1, 0.3), (5, 2, 3, 0.01), (2, 7, 1, 1.5)]]", points=1),
+            inputs_unchanged_test("test_gradient_descent_step_leaves_params", "gradient_descent_step",
+                                  (params, grads, lr), ("params", "grads", "lr")),
         ])
 
     var_train = public_variants(EXERCISE, "train", (params, X, y, lr, epochs))

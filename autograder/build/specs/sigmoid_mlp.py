@@ -2,7 +2,8 @@
 import numpy as np
 
 from autograder.build.notebooks import Ledger, Question, Test, lit, public_variants, variants_of
-from autograder.build.specs.common import hidden_reference_test, public_structure_test, public_values_test
+from autograder.build.specs.common import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
+                                           public_values_test)
 from solutions.networks import sigmoid_mlp as ref
 
 EXERCISE = "sigmoid_mlp"
@@ -207,7 +208,7 @@ def questions():
         ledger.check("grad_h1", "dL/dh1 = W2^T dL/da2 (from your dL/db2)", "params['W2'].T @ np.asarray(grads['b2'])"),
         ledger.check("grad_a1", "dL/da1 (= your dL/db1)", "grads['b1']"),
         ledger.check("n_params", "number of gradient entries (one per parameter)",
-                     "sum(np.size(grads[k]) for k in grads)"),
+                     "sum(np.size(grads[k]) for k in ('W1', 'b1', 'W2', 'b2', 'W3', 'b3'))"),
     ])
     q5 = Question("q5", "backpropagation", r"""
         Write `backward(params, cache, x, y)`, where `cache` is what your `forward` returned, and return
@@ -295,6 +296,8 @@ def questions():
             hidden_reference_test(EXERCISE, "sgd_step",
                                   f"[({PARAMS}, {PARAMS}, lr) for n0, n1, n2, n3, lr in "
                                   "[(3, 3, 3, 3, 1.0), (4, 2, 5, 3, 0.1), (2, 6, 2, 4, 0.03)]]", points=1),
+            inputs_unchanged_test("test_sgd_step_leaves_params", "sgd_step", (params, grads, 1.0),
+                                  ("params", "grads", "lr")),
         ], after="""
         new_params = sgd_step(params, backward(params, forward(params, x), x, y), lr=1.0)
         print("loss before:", cross_entropy(forward(params, x)["yhat"], y))

@@ -11,7 +11,8 @@ import re
 import numpy as np
 
 from autograder.build.notebooks import Ledger, Question, Test, lit, public_variants
-from autograder.build.specs.common import hidden_reference_test, public_structure_test, public_values_test
+from autograder.build.specs.common import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
+                                           public_values_test)
 from solutions.networks import silu_momentum as ref
 
 EXERCISE = "silu_momentum"
@@ -407,6 +408,8 @@ def questions():
                                   "[(rng.normal(size=s), rng.normal(size=s), rng.normal(size=s), g, e) for s, g, e in "
                                   "[((3, 2), 0.9, 0.8), ((4,), 0.5, 0.1), ((), 0.99, 0.01), ((2, 5), 0.0, 1.0)]]",
                                   points=1),
+            inputs_unchanged_test("test_momentum_step_leaves_inputs", "momentum_step", step_args,
+                                  ("param", "grad", "velocity", "gamma", "eta")),
         ])
 
     train_args = (p0, X, y, ref.GAMMA, ref.ETA, ref.ITERATIONS)
