@@ -37,7 +37,7 @@ def test_hidden_message_never_shows_expected_or_received_values():
 
 
 def test_transposed_shape_and_transposed_square_values_are_named():
-    assert "transposed shape" in failure(bc.check_hidden, "dW", RIGHT.T, RIGHT)
+    assert "expected shape transposed" in failure(bc.check_hidden, "dW", RIGHT.T, RIGHT)
     square = np.arange(9.0).reshape(3, 3)
     assert "transposed" in failure(bc.check_public, "dW", square.T, square).lower()
 
