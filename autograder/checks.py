@@ -143,12 +143,14 @@ def _shape_hint(received, expected):
 # ----------------------------------------------------------------------------- values
 
 def check_documented(quantity, received, documented, *, atol, cell="", ledger_id="", variants=None,
-                     batch_size=None):
+                     batch_size=None, source=""):
     """Compare with a number the worked example prints. Shows the documented value next to the
-    student's. ``ledger_id`` names the entry in documented_numbers.json (for traceability)."""
+    student's. ``ledger_id`` names the entry in documented_numbers.json (for traceability).
+    ``source`` replaces "documented in the worked example (<cell>)" for a ledger number the worked
+    example does not print (e.g. our seeded run's)."""
     where = f"the worked example ({cell})" if cell else "the worked example"
     _compare(quantity, received, np.asarray(documented, dtype=float), atol=atol, rtol=0.0, public=True,
-             source=f"documented in {where}", variants=variants, batch_size=batch_size)
+             source=source or f"documented in {where}", variants=variants, batch_size=batch_size)
 
 
 def check_public(quantity, received, expected, *, atol=ATOL, rtol=RTOL, variants=None, batch_size=None):
