@@ -425,10 +425,11 @@ def _shape_hint(received, expected):
 # ----------------------------------------------------------------------------- values
 
 def check_documented(quantity, received, documented, *, atol, cell="", ledger_id="", variants=None,
-                     batch_size=None, source=None):
+                     batch_size=None, source=""):
     """Compare with a number the worked example prints. Shows the documented value next to the
-    student's. ``ledger_id`` names the entry in documented_numbers.json (for traceability);
-    ``source`` overrides where the number comes from (default: the worked example's ``cell``)."""
+    student's. ``ledger_id`` names the entry in documented_numbers.json (for traceability).
+    ``source`` replaces "documented in the worked example (<cell>)" for a ledger number the worked
+    example does not print (e.g. our seeded run's)."""
     where = f"the worked example ({cell})" if cell else "the worked example"
     _guarded(_compare, quantity, received, np.asarray(documented, dtype=float), atol=atol, rtol=0.0, public=True,
              source=source or f"documented in {where}", variants=variants, batch_size=batch_size)

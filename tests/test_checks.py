@@ -29,6 +29,12 @@ def test_public_message_leads_with_quantity_and_shows_documented_value_and_where
     assert "documented in the worked example (In [53])" in text and "-4." in text and "5." in text
 
 
+def test_a_number_the_worked_example_did_not_print_names_its_own_source():
+    source = "computed by the reference run with np.random.default_rng(4)"
+    text = failure(bc.check_documented, "loss", 0.25, 0.23611863499918898, atol=1e-12, source=source)
+    assert f"{source}: 0.2361" in text and "worked example" not in text
+
+
 def test_hidden_message_never_shows_expected_or_received_values():
     secret = np.array([[0.123456789, 9.87654321]])
     text = failure(bc.check_hidden, "backward(...)['W1']", secret + 0.5, secret)

@@ -5,6 +5,10 @@
 - ``seed error``: the printed value disagrees with central finite differences,
   while ours and the entry's ``correct`` value agree with them.
 - every printed gradient (a quantity with a finite-difference value) is checked.
+- an entry with an ``exact`` field (the exact loss's gradient, where the seed printed another):
+  ``exact`` agrees with finite differences of the loss, and the printed value does too exactly
+  when ``gradient_of_loss`` says so.
+- an entry the seed did not print (our own run) names its ``source`` instead of a ``cell``.
 """
 import functools
 
@@ -56,7 +60,9 @@ def test_ledger_entries_are_well_formed(exercise):
     assert len(ids) == len(set(ids)), "entry ids must be unique"
     for entry in all_entries(ledger):
         assert entry["status"] in STATUSES, entry["id"]
-        assert "printed" in entry and "cell" in entry, entry["id"]
+        assert "printed" in entry and ("cell" in entry) != ("source" in entry), entry["id"]
+        if "exact" in entry:
+            assert isinstance(entry.get("gradient_of_loss"), bool), entry["id"]
         if entry["status"] == "seed error":
             assert "correct" in entry and entry.get("why"), entry["id"]
         if entry["status"] == "not reproducible":
@@ -93,6 +99,29 @@ def test_seed_error_disagrees_with_finite_differences_and_ours_agrees(exercise, 
     fd_as_printed = apply_transform(entry.get("transform"), fd, printed.shape)
     assert not agrees(printed, fd_as_printed, entry["atol"]), "the printed value agrees with finite differences"
     assert rel_error(value, fd) < FD_TOLERANCE
+
+
+def test_numbers_of_our_own_run_do_not_claim_a_cell_of_the_worked_example():
+    our_run = LEDGERS["relu_mse_training"]["our_run"]
+    for entry in our_run["entries"]:
+        assert "cell" not in entry and our_run["rng"] in entry["source"], entry["id"]
+
+
+@pytest.mark.parametrize("exercise,entry", [p for p in entries("reproduced", "convention") if "exact" in p.values[1]])
+def test_printed_gradient_is_of_the_loss_only_where_the_ledger_says(exercise, entry):
+    """relu_softmax prints dz3, dW3, db3 from rounded probabilities: they disagree with finite
+    differences of the exact loss (gradient_of_loss false), while the `exact` values agree."""
+    fd = network_module(LEDGERS[exercise]).exact_finite_difference_values()[entry["quantity"]]
+    printed = np.asarray(entry["printed"], dtype=float)
+    fd_as_printed = apply_transform(entry.get("transform"), fd, printed.shape)
+    assert rel_error(np.asarray(entry["exact"], dtype=float), fd_as_printed) < FD_TOLERANCE
+    assert agrees(printed, fd_as_printed, entry["atol"]) == entry["gradient_of_loss"], \
+        f"{entry['id']}: printed {printed.tolist()} vs finite differences of the loss {fd_as_printed.tolist()}"
+
+
+def test_relu_softmax_prints_gradients_of_the_rounded_probabilities_not_of_the_loss():
+    not_of_loss = {e["quantity"] for e in LEDGERS["relu_softmax"]["entries"] if e.get("gradient_of_loss") is False}
+    assert not_of_loss == {"dz3", "dW3", "db3"}
 
 
 @pytest.mark.parametrize("exercise", sorted(LEDGERS))

@@ -89,8 +89,9 @@ class Ledger:
             extra += f", variants={lit(variants)}"
         if batch_size:
             extra += f", batch_size={batch_size}"
+        where = f"source={e['source']!r}" if "source" in e else f"cell={e['cell']!r}"  # source: not the seed's
         return (f"bc.check_documented({label!r}, {received_source}, {lit(e['printed'])}, "
-                f"atol={e['atol']!r}, cell={e['cell']!r}, ledger_id={entry_id!r}{extra})")
+                f"atol={e['atol']!r}, {where}, ledger_id={entry_id!r}{extra})")
 
 
 def public_variants(exercise, function, args):

@@ -3,7 +3,7 @@
 Column convention: x is (3, batch), W is (n_out, n_in), b is (n_out, 1). The worked example is one
 example with integer weights; every function works for any layer widths and batch size.
 
-The worked notebook rounds the softmax output to one decimal (0.49, 0.49, 0.018 -> 0.5, 0.5, 0.0)
+The worked notebook rounds the softmax output to one decimal (0.4955, 0.4955, 0.0091 -> 0.5, 0.5, 0.0)
 and computes every gradient from those rounded probabilities. Our ``forward`` stays exact; our
 ``backward`` reads its upstream values from ``cache["a3"]``, so feeding it the seed's rounded a3
 reproduces the printed gradients. Those printed gradients are the exact gradients of the surrogate
@@ -136,6 +136,13 @@ def exact_gradients():
     """True gradients of the exact loss at the worked example (for the ledger's `exact` fields)."""
     params, x, y = initial_params(), worked_x(), worked_y()
     return backward_steps(params, forward(params, x), x, y)
+
+
+def exact_finite_difference_values():
+    """Central differences of the exact loss at the worked example: the ledger's `exact` fields agree
+    with them; the printed dz3, dW3 and db3 (from the rounded a3) do not."""
+    params, x, y = initial_params(), worked_x(), worked_y()
+    return finite_differences(params, x, lambda z3: exact_loss(z3, y))
 
 
 def documented_values():

@@ -125,7 +125,7 @@ def questions():
     q2 = Question("q2", "the mean squared error", r"""
         Write `mse_loss(a2, y)`: the mean of $(a_2 - y)^2$ over **all** entries (so it does not depend on
         how many examples or outputs there are), returned as a Python `float`. At our start the worked
-        batch's loss is $0.2360\ldots$
+        batch's loss is $0.23611\ldots$
         """, '''
         def mse_loss(a2, y):
             """Mean of (a2 - y)^2 over all entries. Returns float."""

@@ -39,7 +39,7 @@ def intro():
         here they always have their parameter's shape.)
 
         **A twist from the worked example.** It rounds the softmax output to one decimal,
-        $(0.49, 0.49, 0.018) \to (0.5, 0.5, 0.0)$, before backpropagating. Your `backward` therefore
+        $(0.4955, 0.4955, 0.0091) \to (0.5, 0.5, 0.0)$, before backpropagating. Your `backward` therefore
         reads the probabilities from `cache["a3"]` as given; the public test passes it the rounded
         ones to reproduce the printed gradients.
         """),
@@ -166,7 +166,11 @@ def questions():
 
         and the same for layer 1, with $x$ in place of $a_0$. With the rounded probabilities the
         worked example gets $\partial L/\partial z_3 = (0.5, -0.5, 0)^\top$, $\partial L/\partial a_2 = (1, -1)^\top$,
-        $\partial L/\partial a_1 = (1, -2, 2, -1)^\top$.
+        $\partial L/\partial a_1 = (1, -2, 2, -1)^\top$. Its $\partial L/\partial z_3$, $\partial L/\partial W_3$
+        and $\partial L/\partial b_3$ are gradients taken from the rounded probabilities, not gradients of
+        the loss: finite differences of the loss give $\partial L/\partial z_3 = a_3 - y = (0.4955, -0.5045, 0.0091)^\top$.
+        With these weights the rounding does not change $\partial L/\partial a_2$, so the printed gradients
+        of layers 1 and 2 are those of the loss.
         """, '''
         def backward(params, cache, x, y):
             """Gradients of the batch-mean cross-entropy, using cache["a3"] as given."""

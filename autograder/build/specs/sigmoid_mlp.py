@@ -52,7 +52,10 @@ def intro():
         ("md", r"""
         ## The worked example
 
-        The weights are stored in `parameters.npz`. The input is $x = (1, 0, 1)^\top$ and the target
+        The weights are stored in `parameters.npz`. The worked notebook did not include its own file, so
+        this one was reconstructed from the numbers it prints (by `assignments/sigmoid_mlp/fit_parameters.py`,
+        a least-squares fit): these weights are not unique, but they reproduce every printed number.
+        The input is $x = (1, 0, 1)^\top$ and the target
         is class 3, $y = (0, 0, 1)^\top$. Run the cell below; the tests compare your functions with the
         numbers the worked example prints.
         """),
