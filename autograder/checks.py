@@ -449,6 +449,20 @@ def check_hidden(quantity, received, expected, *, atol=ATOL, rtol=RTOL, variants
         variants)
 
 
+def agrees(received, expected, *, atol=ATOL, rtol=RTOL):
+    """Whether ``received`` passes ``check_public`` against ``expected`` (no message, no notes)."""
+    notes = take_notes() if getattr(_notes, "collecting", False) else None
+    collecting = getattr(_notes, "collecting", False)
+    _notes.collecting, _notes.items = True, []
+    try:
+        check_public("", received, expected, atol=atol, rtol=rtol)
+        return True
+    except CheckFailure:
+        return False
+    finally:
+        _notes.collecting, _notes.items = collecting, notes or []
+
+
 def _guarded(check, *args, **kwargs):
     try:
         check(*args, **kwargs)

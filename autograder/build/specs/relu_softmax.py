@@ -156,7 +156,8 @@ def questions():
     q5 = Question("q5", "backpropagation", r"""
         Write `backward(params, cache, x, y)`: the gradients of the batch-mean loss with respect to
         every parameter, `{"W1", "b1", "W2", "b2", "W3", "b3"}`, each shaped like its parameter.
-        Read the probabilities from `cache["a3"]` as given.
+        Read the probabilities from `cache["a3"]` as given (recomputing the exact softmax from
+        `cache["z3"]` is right too: the public test then accepts the exact gradients).
 
         $$\frac{\partial L}{\partial z_3} = \frac1m (a_3 - y),\qquad
           \frac{\partial L}{\partial W_3} = \frac{\partial L}{\partial z_3} a_2^\top,\qquad
@@ -197,6 +198,12 @@ def questions():
                 y = {lit(y)}
                 grads = bc.call(backward, 'backward', params, cache, x, y)
                 bc.check_structure('backward(params, cache, x, y)', grads, {lit(grads)})
+                exact = {lit(ref.backward(params, cache, x, y))}
+                if bc.agrees(grads, exact):  # recomputed the exact softmax from z3: right math too
+                    bc.note('recomputed-softmax', 'your backward recomputes the softmax from z3 instead of reading '
+                            'cache["a3"]; that is the exact gradient, and it counts as right (the worked '
+                            'example\'s printed dL/dz3 comes from its rounded probabilities).')
+                    return
                 {grad_docs}
                 bc.check_public('backward(params, cache, x, y)', grads, {lit(grads)}, variants={lit(var)})
                 """.replace("\n                ", "\n"), points=2),
