@@ -98,7 +98,8 @@ def check_shape_dtype(quantity, received, shape, kind="float"):
 
 def check_structure(quantity, received, example):
     """``received`` must have the structure of ``example`` (dict keys, tuple/list length, and the
-    shape and dtype kind of every array), without comparing values."""
+    shape and dtype kind of every array), without comparing values (a wrong shape is still named
+    from the example's values when a known mistake explains it)."""
     if isinstance(example, dict):
         check_keys(quantity, received, list(example))
         for key in example:
@@ -110,7 +111,13 @@ def check_structure(quantity, received, example):
             check_structure(f"{quantity}[{i}]", r, e)
     else:
         e = np.asarray(example)
-        check_shape_dtype(quantity, received, e.shape, "int" if e.dtype.kind in "iub" else "float")
+        try:
+            check_shape_dtype(quantity, received, e.shape, "int" if e.dtype.kind in "iub" else "float")
+        except CheckFailure as failure:  # a wrong shape can still name its mistake (a bias summed over the units)
+            array = _as_array(quantity, received)
+            if array.shape == e.shape:
+                raise
+            raise CheckFailure(str(failure) + _diagnosis(array.astype(float), e.astype(float), None, None)) from None
 
 
 def _kind_of(value):
@@ -132,7 +139,7 @@ def _as_array(quantity, received):
 
 def _shape_hint(received, expected):
     if len(received) == 2 and received == expected[::-1] and received != expected:
-        return "\n  That is the transposed shape: a gradient always has the shape of its parameter."
+        return "\n  That is the transposed shape: rows and columns are swapped."
     if tuple(s for s in received if s != 1) == tuple(s for s in expected if s != 1):
         return "\n  Same numbers of elements, different axes: check keepdims / reshape (a column vector is (n, 1))."
     if len(received) == len(expected) == 2 and received[0] == expected[0] and received[1] != expected[1]:
@@ -270,8 +277,7 @@ def _diagnosis(received, expected, variants, batch_size):
             found = None
     if found is None and received.ndim == 2 and received.shape == expected.T.shape and received.shape[0] > 1 \
             and received.shape[1] > 1 and np.allclose(received, expected.T, atol=1e-8, rtol=1e-6):
-        found = ("transposed", "your values are the expected ones transposed: a gradient has the shape of "
-                               "its parameter (dW = dZ @ X.T in the column convention)")
+        found = ("transposed", "your values are the expected ones transposed: rows and columns are swapped")
     if not found:
         return ""
     code, message = found
