@@ -342,7 +342,13 @@ def check_interface(quantity, received, example):
         if isinstance(example, np.ndarray) and e.ndim and not isinstance(received, np.ndarray):
             raise CheckFailure(f"{quantity}: expected a numpy array, received {_kind_of(received)}: "
                                "return np.array(...) (numpy operations give arrays; .tolist() gives lists).")
-        check_shape_dtype(quantity, received, e.shape, "int" if e.dtype.kind in "iub" else "float")
+        try:
+            check_shape_dtype(quantity, received, e.shape, "int" if e.dtype.kind in "iub" else "float")
+        except CheckFailure as failure:  # a wrong shape can still name its mistake (a bias summed over the units)
+            array = _as_array(quantity, received)
+            if array.shape == e.shape or e.dtype.kind not in "biuf":
+                raise
+            raise CheckFailure(str(failure) + _diagnosis(array.astype(float), e.astype(float), None, None)) from None
 
 
 def check_structure(quantity, received, example):
@@ -364,7 +370,8 @@ def check_structure(quantity, received, example):
         array, e = _as_array(quantity, received), np.asarray(example)
         if not _same_up_to_singletons(array.shape, e.shape):
             raise CheckFailure(f"{quantity}: wrong shape.\n  expected shape {e.shape}, received {array.shape}"
-                               + _shape_hint(array.shape, e.shape))
+                               + _shape_hint(array.shape, e.shape)
+                               + _diagnosis(array.astype(float), e.astype(float), None, None))
 
 
 def _as_dict(received, example):
@@ -413,8 +420,7 @@ def _as_array(quantity, received):
 
 def _shape_hint(received, expected):
     if len(received) == 2 and received == expected[::-1] and received != expected:
-        return ("\n  That is the expected shape transposed: check the order of the axes "
-                "(a gradient has the shape of its parameter; a batch has one column per example).")
+        return "\n  That is the expected shape transposed: rows and columns are swapped."
     if tuple(s for s in received if s != 1) == tuple(s for s in expected if s != 1):
         return "\n  Same numbers of elements, different axes: check keepdims / reshape (a column vector is (n, 1))."
     if len(received) == len(expected) == 2 and received[0] == expected[0] and received[1] != expected[1]:
@@ -626,8 +632,7 @@ def _diagnosis(received, expected, variants, batch_size):
             found = None
     if found is None and received.ndim == 2 and received.shape == expected.T.shape and received.shape[0] > 1 \
             and received.shape[1] > 1 and np.allclose(received, expected.T, atol=1e-8, rtol=1e-6):
-        found = ("transposed", "your values are the expected ones transposed: a gradient has the shape of "
-                               "its parameter (dW = dZ @ X.T in the column convention)")
+        found = ("transposed", "your values are the expected ones transposed: rows and columns are swapped")
     if not found:
         return ""
     code, message = found

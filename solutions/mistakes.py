@@ -6,10 +6,12 @@ of the reference's (a dict of gradients for ``backward``, a tuple for ``momentum
 The checks pass these to ``autograder.diagnosis.name_mistake`` as ``variants``, one quantity at a
 time, so that a student's wrong answer can be named.
 
-A key is a mistake code, optionally followed by ``:detail`` ("derivative-at-output:layer 1 only")
-when one mistake has several forms. Variants that fail on the given arguments (e.g. a missing
-weight factor whose shapes cannot broadcast) are left out. Only the autograder bundle ships this
-module; students never see it.
+A key is a mistake code, optionally followed by ``@context`` (the activations of the layers the
+mistake touches, "derivative-at-output@silu+sigmoid", or the kind of quantity, "transposed@one-hot":
+the message then quotes their formulas or says what the quantity is) and by ``:detail``
+("derivative-at-output@sigmoid:layer 1 only") when one mistake has several forms. Variants that
+fail on the given arguments (e.g. a missing weight factor whose shapes cannot broadcast) are left
+out. Only the autograder bundle ships this module; students never see it.
 
 Each wrong backward pass is the right one with one switch flipped, written with the same shared
 pieces as the networks themselves (``solutions.activations``, ``layers``, ``losses``, ``softmax``).
@@ -17,7 +19,7 @@ pieces as the networks themselves (``solutions.activations``, ``layers``, ``loss
 import numpy as np
 
 from solutions import activations
-from solutions.losses import BCE_EPSILON, binary_cross_entropy, mean_squared_error
+from solutions.losses import BCE_EPSILON, binary_cross_entropy, cross_entropy, mean_squared_error
 from solutions.softmax import softmax as column_softmax
 
 BACKWARDS = {
@@ -156,19 +158,24 @@ def column_backward_mistakes(exercise, params, cache, x, y):
     batch = np.shape(x)[1]
     hidden = tuple(range(1, layers))
     with_output = hidden + ((layers,) if spec["head"] == "sigmoid-mse" else ())
+
+    def at_output(*which):  # the key names the activations of the layers concerned
+        names = dict.fromkeys("sigmoid" if k == layers else spec["hidden"] for k in which)
+        return f"derivative-at-output@{'+'.join(names)}"
+
     mistakes = {
-        "derivative-at-output": dict(at_output=with_output),
+        at_output(*with_output): dict(at_output=with_output),
         "bias-not-summed": dict(bias="none"),
         "bias-wrong-axis": dict(bias="wrong-axis"),
         "missing-weight-factor": dict(no_weight=tuple(range(2, layers + 1))),
     }
     for layer in with_output if len(with_output) > 1 else ():
-        mistakes[f"derivative-at-output:layer {layer} only"] = dict(at_output=(layer,))
+        mistakes[f"{at_output(layer)}:layer {layer} only"] = dict(at_output=(layer,))
     for k in range(2, layers + 1) if layers > 2 else ():
         mistakes[f"missing-weight-factor:W{k} only"] = dict(no_weight=(k,))
     for other in OTHER_ACTIVATIONS[spec["hidden"]]:
-        mistakes[f"wrong-activation-derivative:{_derivative_name(other)} in the hidden layers"] = dict(
-            derivative={k: other for k in hidden})
+        key = f"wrong-activation-derivative@{spec['hidden']}:{_derivative_name(other)} in the hidden layers"
+        mistakes[key] = dict(derivative={k: other for k in hidden})
     if spec["head"] == "sigmoid-mse":
         mistakes["mse-factor-two"] = dict(mse_factor=1.0)
     if spec["head"] == "softmax-jacobian-ce":
@@ -224,11 +231,11 @@ def silu_backward(params, cache, X, y, *, at_output=(), derivative=None, batch_f
 def silu_backward_mistakes(X):
     m = np.shape(X)[0]
     mistakes = {
-        "derivative-at-output": dict(at_output=("hidden", "output")),
-        "derivative-at-output:hidden layer only": dict(at_output=("hidden",)),
-        "derivative-at-output:output layer only": dict(at_output=("output",)),
-        "wrong-activation-derivative:sigmoid's derivative for SiLU": dict(derivative={"hidden": "sigmoid"}),
-        "wrong-activation-derivative:h (1 - h), sigmoid's derivative, for SiLU": dict(
+        "derivative-at-output@silu+sigmoid": dict(at_output=("hidden", "output")),
+        "derivative-at-output@silu:hidden layer only": dict(at_output=("hidden",)),
+        "derivative-at-output@sigmoid:output layer only": dict(at_output=("output",)),
+        "wrong-activation-derivative@silu:sigmoid's derivative for SiLU": dict(derivative={"hidden": "sigmoid"}),
+        "wrong-activation-derivative@silu:h (1 - h), sigmoid's derivative, for SiLU": dict(
             derivative={"hidden": "sigmoid-form"}),
         "bias-not-summed": dict(bias="none"),
         "bias-wrong-axis": dict(bias="wrong-axis"),
@@ -241,10 +248,15 @@ def silu_backward_mistakes(X):
 
 
 def momentum_step(param, grad, velocity, gamma, eta, mode="right"):
-    """(param, velocity) after one momentum step. mode: right | sign | sign-step | order | swapped."""
+    """(param, velocity) after one momentum step.
+
+    mode: right | sign | velocity-sign | sign-step | order | swapped."""
     if mode == "sign":  # velocity accumulates +eta*grad and is added: uphill
         velocity_new = gamma * velocity + eta * grad
         return param + velocity_new, velocity_new
+    if mode == "velocity-sign":  # the other sign convention: velocity accumulates +eta*grad, is subtracted
+        velocity_new = gamma * velocity + eta * grad
+        return param - velocity_new, velocity_new
     if mode == "sign-step":  # velocity right, step subtracts it
         velocity_new = gamma * velocity - eta * grad
         return param - velocity_new, velocity_new
@@ -261,6 +273,7 @@ def momentum_step(param, grad, velocity, gamma, eta, mode="right"):
 MOMENTUM_MISTAKES = {
     "momentum-sign": "sign",
     "momentum-sign:parameter moved by minus the velocity": "sign-step",
+    "momentum-velocity-sign": "velocity-sign",
     "momentum-order": "order",
     "momentum-coefficients-swapped": "swapped",
 }
@@ -300,6 +313,20 @@ def train_column(exercise, params, X, y, lr, epochs, *, step_sign=1.0, updated_w
     return params, losses
 
 
+# ----------------------------------------------------------------- the cross-entropy's mean
+def cross_entropy_mistakes(A, Y):
+    """{code: zero-argument function}: the batch-mean cross-entropy of (n_classes, batch) arrays
+    averaged over the wrong axis. Where n_classes == batch (the tanh worked batch) the mean over
+    every entry equals "divided by the batch size twice", and the mean over the classes is right."""
+    n_classes, batch = np.shape(A)
+
+    def total():  # -sum over the classes and the examples of Y log A
+        return cross_entropy(A, Y) * batch
+
+    return {"mean-wrong-axis:np.mean over every entry": lambda: total() / (n_classes * batch),
+            "mean-wrong-axis:a mean over the classes instead of the examples": lambda: total() / n_classes}
+
+
 # ----------------------------------------------------------------- the one entry point
 def wrong_answers(exercise, function, args):
     """{mistake code: the wrong output} of the known wrong variants of ``function`` on ``args``.
@@ -331,6 +358,11 @@ def _variants(exercise, function, args):
         if function in ("sgd_step", "gradient_descent_step"):
             params, grads, lr = args
             return {"sign-flipped": lambda: {k: params[k] + lr * grads[k] for k in params}}
+        if function == "cross_entropy":
+            return cross_entropy_mistakes(*args)
+        if function == "one_hot":
+            labels, n_classes = args  # one row per example, as np.eye(n_classes)[labels] gives it
+            return {"transposed@one-hot": lambda: np.eye(n_classes)[np.asarray(labels).astype(int).ravel()]}
         if function == "softmax_backward":
             dA, A = args
             return {"softmax-jacobian-twice": lambda: softmax_backward(dA, A, "twice"),
@@ -357,9 +389,9 @@ def _variants(exercise, function, args):
             return {code: (lambda m=mode: momentum_step(*args, mode=m)) for code, mode in MOMENTUM_MISTAKES.items()}
         if function == "silu_derivative":
             (z,) = args
-            return {"wrong-activation-derivative:sigmoid's derivative":
+            return {"wrong-activation-derivative@silu:sigmoid's derivative":
                     lambda: activations.sigmoid_derivative(z),
-                    "wrong-activation-derivative:sigmoid itself": lambda: activations.sigmoid(z)}
+                    "wrong-activation-derivative@silu:sigmoid itself": lambda: activations.sigmoid(z)}
         if function == "train_momentum":
             params, X, y, gamma, eta, iterations = args
             variants = {"updated-weights": lambda: train_momentum(params, X, y, gamma, eta, iterations,

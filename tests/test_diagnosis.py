@@ -111,7 +111,7 @@ def assert_diagnosed(found, code):
 
 # ------------------------------------------------------------------ student-written wrong code
 def sigmoid_mlp_backward(params, cache, x, y, *, transpose_dW=False, at_output=False, tanh_form=False,
-                         no_W=False):
+                         no_W=False, bias_axis=1, keepdims=True):
     """A student's sigmoid_mlp backward, with switches for the slips students make."""
     B = x.shape[1]
     grads = {}
@@ -121,7 +121,7 @@ def sigmoid_mlp_backward(params, cache, x, y, *, transpose_dW=False, at_output=F
     post = {2: cache["h2"], 1: cache["h1"]}
     for k in (3, 2, 1):
         grads[f"W{k}"] = below[k] @ dz.T if transpose_dW else dz @ below[k].T
-        grads[f"b{k}"] = np.sum(dz, axis=1, keepdims=True)
+        grads[f"b{k}"] = np.sum(dz, axis=bias_axis, keepdims=keepdims)
         if k == 1:
             break
         dh = dz if no_W else params[f"W{k}"].T @ dz
@@ -146,10 +146,11 @@ def relu_softmax_backward_y_minus_a(params, cache, x, y):
     return {"W1": dz1 @ x.T, "b1": dz1.sum(axis=1, keepdims=True), "W2": dW2, "b2": db2, "W3": dW3, "b3": db3}
 
 
-def relu_mse_backward(params, cache, X, y, *, bias_per_example=False, no_W=False, no_two=False):
+def relu_mse_backward(params, cache, X, y, *, bias_per_example=False, no_W=False, no_two=False,
+                      at_output=False):
     n = y.size
     da2 = (1 if no_two else 2) * (cache["a2"] - y) / n
-    s = sigmoid(cache["z2"])
+    s = sigmoid(cache["a2"] if at_output else cache["z2"])  # sigma'(a2) instead of sigma'(z2)
     dz2 = da2 * s * (1 - s)
     dW2, db2 = dz2 @ cache["a1"].T, np.sum(dz2, axis=1, keepdims=True)
     da1 = dz2 if no_W else params["W2"].T @ dz2  # (1, B) broadcasts over the 4 hidden units
@@ -199,14 +200,15 @@ def tanh_backward(params, cache, X, Y, *, no_mean=False, bias_axis=1, softmax="r
             "W2": dZ2 @ A1.T, "b2": np.sum(dZ2, axis=bias_axis, keepdims=True)}
 
 
-def silu_backward(params, cache, X, y, *, divide_twice=False, sigmoid_derivative=False):
+def silu_backward(params, cache, X, y, *, divide_twice=False, sigmoid_derivative=False, at_output=False):
     m = X.shape[0]
     p = cache["p"]
     df = (p - y) / m  # BCE through the sigmoid, batch mean
     dU, db2 = cache["H"].T @ df, np.sum(df)
     dH = np.outer(df, params["U"])
-    s = sigmoid(cache["Z"])
-    dZ = dH * (s * (1 - s) if sigmoid_derivative else s + cache["Z"] * s * (1 - s))
+    Z = cache["H"] if at_output else cache["Z"]  # SiLU'(H) instead of SiLU'(Z)
+    s = sigmoid(Z)
+    dZ = dH * (s * (1 - s) if sigmoid_derivative else s + Z * s * (1 - s))
     dW, db1 = X.T @ dZ, np.sum(dZ, axis=0)
     if divide_twice:
         dW, db1, dU, db2 = dW / m, db1 / m, dU / m, db2 / m
@@ -291,24 +293,28 @@ def test_momentum_mistakes(code, student, seed):
     assert (0,) in found  # the parameter is always affected
 
 
-def test_momentum_mistake_through_the_training_loop():
-    """train_momentum built on a wrong momentum_step is diagnosed too."""
-    rng = np.random.default_rng(3)
-    params, _, X, y = silu_case(rng)
-
-    def student_train(params, X, y, gamma, eta, iterations):
+def train_momentum_with(momentum_step):
+    """A student's train_momentum (right in itself) built on their ``momentum_step``."""
+    def train_momentum(params, X, y, gamma, eta, iterations):
         velocities = {k: np.zeros_like(np.asarray(v, dtype=float)) for k, v in params.items()}
         losses = []
         for _ in range(iterations):
             cache = silu_momentum.forward(params, X)
             losses.append(silu_momentum.bce_loss(cache["p"], y))
             grads = silu_momentum.backward(params, cache, X, y)
-            stepped = {k: momentum_plus(params[k], grads[k], velocities[k], gamma, eta) for k in params}
+            stepped = {k: momentum_step(params[k], grads[k], velocities[k], gamma, eta) for k in params}
             params = {k: s[0] for k, s in stepped.items()}
             velocities = {k: s[1] for k, s in stepped.items()}
         return params, velocities, losses
+    return train_momentum
 
-    found = diagnoses("silu_momentum", "train_momentum", student_train, (params, X, y, 0.9, 0.8, 2), 5)
+
+def test_momentum_mistake_through_the_training_loop():
+    """train_momentum built on a wrong momentum_step is diagnosed too."""
+    rng = np.random.default_rng(3)
+    params, _, X, y = silu_case(rng)
+    found = diagnoses("silu_momentum", "train_momentum", train_momentum_with(momentum_plus),
+                      (params, X, y, 0.9, 0.8, 2), 5)
     assert_diagnosed(found, "momentum-sign")
 
 
@@ -499,3 +505,180 @@ def test_checks_helpers_say_nothing_for_unrelated_mistakes():
     assert "Likely mistake" not in message
     checks.check_against_reference("sigmoid_mlp", "backward", sigmoid_mlp_backward, sigmoid_mlp.backward,
                                    [args], batch_size_of=lambda *a: 4)  # the correct one passes
+
+
+# ------------------------------------------------------------------ the right cause, in the right words (issue 8)
+def codes_in(message):
+    return set(CODE_PATTERN.findall(message))
+
+
+def momentum_velocity_negated(param, grad, velocity, gamma, eta):
+    """The other sign convention: the velocity accumulates +eta * grad and is subtracted."""
+    velocity = gamma * velocity + eta * grad
+    return param - velocity, velocity
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_velocity_with_the_opposite_sign_is_a_momentum_mistake(seed):
+    """Not "check the sign of the loss derivative": in the loop only the velocities are negated."""
+    rng = np.random.default_rng(seed)
+    params, _, X, y = silu_case(rng)
+    args = (params, X, y, 0.9, 0.8, 2)
+    student = train_momentum_with(momentum_velocity_negated)
+    found = diagnoses("silu_momentum", "train_momentum", student, args, 5)
+    assert_diagnosed(found, "momentum-velocity-sign")
+    assert {path[0] for path in found} == {1}  # the parameters and losses are right
+    message = failure_message("silu_momentum", "train_momentum", student, args, 5)
+    assert codes_in(message) == {"momentum-velocity-sign"}, message
+    assert "velocity = gamma * velocity - eta * grad" in message and "loss derivative" not in message
+
+    step = (rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), 0.9, 0.8)
+    assert_diagnosed(diagnoses("silu_momentum", "momentum_step", momentum_velocity_negated, step),
+                     "momentum-velocity-sign")
+    first = (step[0], step[1], np.zeros((3, 2)), 0.9, 0.8)  # from rest: only the velocity is off
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.check_public("momentum_step", momentum_velocity_negated(*first), silu_momentum.momentum_step(*first),
+                            variants=wrong_answers("silu_momentum", "momentum_step", first))
+    assert codes_in(str(failure.value)) == {"momentum-velocity-sign"}, failure.value
+
+
+def cross_entropy_mean_over_all(A, Y):
+    return float(-np.mean(Y * np.log(A)))
+
+
+def cross_entropy_mean_over_classes(A, Y):
+    return float(-np.mean(np.sum(Y * np.log(A), axis=1)))
+
+
+def cross_entropy_without_mean(A, Y):
+    return float(-np.sum(Y * np.log(A)))
+
+
+WRONG_MEANS = [(student, classes, batch) for student in (cross_entropy_mean_over_all, cross_entropy_mean_over_classes)
+               for classes, batch in [(3, 3), (3, 2), (4, 5), (3, 1)]
+               if not (student is cross_entropy_mean_over_classes and classes == batch)]  # that one is right
+
+
+@pytest.mark.parametrize("exercise", ["sigmoid_mlp", "tanh_softmax_batch"])
+@pytest.mark.parametrize("student, classes, batch", WRONG_MEANS,
+                         ids=[f"{s.__name__}-{c}x{b}" for s, c, b in WRONG_MEANS])
+def test_a_loss_averaged_over_the_wrong_axis(exercise, student, classes, batch):
+    """Named as a mean over the wrong axis, also where it equals "divided by the batch size twice"
+    (classes == batch, the tanh worked batch)."""
+    rng = np.random.default_rng(classes * 10 + batch)
+    args = (tanh_softmax_batch.softmax(rng.normal(size=(classes, batch))), one_hot(rng, classes, batch))
+    message = failure_message(exercise, "cross_entropy", student, args, batch)
+    assert codes_in(message) == {"mean-wrong-axis"}, message
+    assert "-np.sum(Y * np.log(A)) / m" in message and "divided by the batch size" not in message
+
+
+def test_a_loss_without_the_mean_is_still_summed_not_averaged():
+    rng = np.random.default_rng(13)
+    args = (tanh_softmax_batch.softmax(rng.normal(size=(3, 3))), one_hot(rng, 3, 3))
+    message = failure_message("tanh_softmax_batch", "cross_entropy", cross_entropy_without_mean, args, 3)
+    assert codes_in(message) == {"summed-not-averaged"}, message
+
+
+def one_hot_rows(labels, n_classes):
+    """One row per example, as np.eye gives it: the transpose of what is asked."""
+    return np.eye(n_classes)[np.asarray(labels).astype(int).ravel()]
+
+
+@pytest.mark.parametrize("classes, batch", [(3, 5), (4, 4)])
+def test_a_transposed_one_hot_is_not_told_about_matrix_products(classes, batch):
+    labels = np.random.default_rng(batch).integers(0, classes, size=(1, batch))
+    message = failure_message("tanh_softmax_batch", "one_hot", one_hot_rows, (labels, classes), None)
+    assert codes_in(message) == {"transposed"}, message
+    assert "column i holds the 1 in row labels[i]" in message
+    assert "order of the matrix product" not in message and "a gradient always" not in message
+    # the public check has no variants: the generic message fits any quantity
+    expected = tanh_softmax_batch.one_hot(labels, classes)
+    code, generic = name_mistake(one_hot_rows(labels, classes), expected)
+    assert code == "transposed" and "one example per column" in generic
+    assert "order of the matrix product" not in generic
+
+
+FORMULAS = {
+    "sigmoid": "sigma'(a) = sigma(a)(1 - sigma(a)), taken at the input a",
+    "tanh": "tanh'(z) = 1 - tanh(z)^2, taken at the input z",
+    "silu": "SiLU'(z) = sigma(z)(1 + z(1 - sigma(z))), taken at the input z",
+    "relu": "relu'(z) = 1 where z > 0",
+}
+FORMULA_CASES = [
+    # (code, exercise, student, case builder, batch, the activation whose formula the message gives)
+    ("derivative-at-output", "sigmoid_mlp", lambda *a: sigmoid_mlp_backward(*a, at_output=True),
+     sigmoid_mlp_case, 4, "sigmoid"),
+    ("derivative-at-output", "tanh_softmax_batch", lambda *a: tanh_backward(*a, at_output=True), tanh_case, 5,
+     "tanh"),
+    ("derivative-at-output", "silu_momentum", lambda *a: silu_backward(*a, at_output=True), silu_case, 5, "silu"),
+    ("derivative-at-output", "relu_mse_training", lambda *a: relu_mse_backward(*a, at_output=True),
+     relu_mse_case, 4, "sigmoid"),
+    ("wrong-activation-derivative", "tanh_softmax_batch", lambda *a: tanh_backward(*a, sigmoid_form=True),
+     tanh_case, 5, "tanh"),
+    ("wrong-activation-derivative", "silu_momentum", lambda *a: silu_backward(*a, sigmoid_derivative=True),
+     silu_case, 5, "silu"),
+]
+
+
+@pytest.mark.parametrize("code, exercise, student, case, batch, activation", FORMULA_CASES,
+                         ids=[f"{c[0]}-{c[1]}" for c in FORMULA_CASES])
+def test_derivative_messages_use_the_formula_of_the_activation_at_hand(code, exercise, student, case, batch,
+                                                                       activation):
+    args = case(np.random.default_rng(14))
+    assert_diagnosed(diagnoses(exercise, "backward", student, args, batch_size=batch), code)
+    message = failure_message(exercise, "backward", student, args, batch)
+    assert codes_in(message) == {code}, message
+    assert FORMULAS[activation] in message, message
+    assert not [other for other in FORMULAS if other != activation and FORMULAS[other] in message], message
+
+
+def test_silu_derivative_alone_gets_silu_formula():
+    z = np.random.default_rng(15).normal(size=(3, 2))
+    message = failure_message("silu_momentum", "silu_derivative", lambda z: sigmoid(z) * (1 - sigmoid(z)), (z,), None)
+    assert codes_in(message) == {"wrong-activation-derivative"} and FORMULAS["silu"] in message, message
+
+
+@pytest.mark.parametrize("keepdims", [True, False])
+def test_a_bias_summed_over_the_units_is_named_by_the_public_checks(keepdims):
+    """sigmoid_mlp's public tests run on the worked example (one example) and check the structure
+    first: the wrong shape itself must name the mistake, not only the hidden test."""
+    params, x, y = sigmoid_mlp.initial_params(), sigmoid_mlp.worked_x(), sigmoid_mlp.worked_y()
+    args = (params, sigmoid_mlp.forward(params, x), x, y)
+    expected = sigmoid_mlp.backward(*args)
+    grads = sigmoid_mlp_backward(*args, bias_axis=0, keepdims=keepdims)
+    with pytest.raises(checks.CheckFailure) as structure:
+        checks.check_structure("backward(params, cache, x, y)", grads, expected)
+    with pytest.raises(checks.CheckFailure) as values:
+        checks.check_public("backward(params, cache, x, y)", grads, expected,
+                            variants=wrong_answers("sigmoid_mlp", "backward", args))
+    for failure in (structure, values):
+        message = str(failure.value)
+        assert codes_in(message) == {"bias-wrong-axis"}, message
+        assert "['b1']: wrong shape" in message
+
+
+def test_bias_wrong_axis_from_the_shape_and_the_total():
+    dz = np.random.default_rng(16).normal(size=(4, 5))
+    expected = dz.sum(axis=1, keepdims=True)
+    for received in (dz.sum(axis=0, keepdims=True), dz.sum(axis=0)):
+        assert name_mistake(received, expected)[0] == "bias-wrong-axis"
+    assert name_mistake(dz.sum(axis=0) + 0.1, expected) is None
+    softmax_head = expected - expected.mean()  # a total of zero says nothing
+    assert name_mistake(np.zeros((1, 5)), softmax_head) is None
+
+
+def test_context_notes_are_keyed_like_the_variants():
+    """Every context a wrong variant names has its note; every code has its message."""
+    from autograder.diagnosis import CONTEXT_NOTES, MESSAGES, _parse_key
+    rng = np.random.default_rng(17)
+    keys = set()
+    for exercise, case in [("sigmoid_mlp", sigmoid_mlp_case), ("relu_softmax", relu_softmax_case),
+                           ("relu_mse_training", relu_mse_case), ("tanh_softmax_batch", tanh_case),
+                           ("silu_momentum", silu_case)]:
+        keys |= set(wrong_answers(exercise, "backward", case(rng)))
+    keys |= set(wrong_answers("tanh_softmax_batch", "one_hot", (np.array([0, 2, 1]), 3)))
+    keys |= set(wrong_answers("silu_momentum", "silu_derivative", (rng.normal(size=3),)))
+    for key in keys:
+        code, context, _ = _parse_key(key)
+        assert code in MESSAGES, key
+        assert context <= set(CONTEXT_NOTES), key

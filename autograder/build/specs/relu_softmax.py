@@ -201,8 +201,8 @@ def questions():
                 exact = {lit(ref.backward(params, cache, x, y))}
                 if bc.agrees(grads, exact):  # recomputed the exact softmax from z3: right math too
                     bc.note('recomputed-softmax', 'your backward recomputes the softmax from z3 instead of reading '
-                            'cache["a3"]; that is the exact gradient, and it counts as right (the worked '
-                            'example\'s printed dL/dz3 comes from its rounded probabilities).')
+                            'cache["a3"]; that is the exact gradient, and it counts as right (the printed '
+                            'dL/dz3 of the worked example comes from its rounded probabilities).')
                     return
                 {grad_docs}
                 bc.check_public('backward(params, cache, x, y)', grads, {lit(grads)}, variants={lit(var)})
