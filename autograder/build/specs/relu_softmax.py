@@ -223,7 +223,32 @@ def questions():
                         tolerance=bc.KINKED_FD_TOLERANCE)
                 """, points=2, hidden=True),
         ])
+    extra = second_example_tests()
+    for q in (q1, q2, q3, q4, q5):
+        q.tests += extra.get(q.name, [])
     return [q1, q2, q3, q4, q5]
+
+
+# ----------------------------------------------------------------------------- a second public example
+# The worked example alone lets classic mistakes through every public check and lose the question at
+# grading: with its batch of one, a backward without 1/m, a bias gradient not summed over the batch
+# (db = dz) and a softmax normalised over the whole array are right. These public tests add a batch of four with
+# labels [2, 0, 2, 1] (tests/test_public_checks_predict.py measures it). Inputs are small literals; each
+# test is worth 1 point.
+def second_example_tests():
+    """{question: [public tests]} on a batch of four with labels [2, 0, 2, 1] (the worked weights)."""
+    params = ref.initial_params()
+    X = np.array([[2.0, 1.0, 3.0, 0.0], [1.0, 0.0, 2.0, 1.0], [3.0, 2.0, 1.0, 4.0]])
+    Y = np.eye(3)[:, [2, 0, 2, 1]]
+    cache = ref.forward(params, X)
+    args = (params, cache, X, Y)
+    return {
+        "q4": [public_values_test("test_forward_batch", "forward", (params, X), cache,
+                                  label="forward(params, x) on a batch of 4 examples", batch_size=4)],
+        "q5": [public_values_test("test_backward_batch", "backward", args, ref.backward(*args),
+                                  label="backward(params, cache, x, y) on a batch of 4 (exact a3), labels [2, 0, 2, 1]",
+                                  variants=public_variants(EXERCISE, "backward", args), batch_size=4)],
+    }
 
 
 def outro():

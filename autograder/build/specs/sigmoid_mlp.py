@@ -306,7 +306,37 @@ def questions():
         print("loss before:", cross_entropy(forward(params, x)["yhat"], y))
         print("loss after: ", cross_entropy(forward(new_params, x)["yhat"], y))
         """)
+    extra = second_example_tests()
+    for q in (q1, q2, q3, q4, q5, q6):
+        q.tests += extra.get(q.name, [])
     return [q1, q2, q3, q4, q5, q6]
+
+
+# ----------------------------------------------------------------------------- a second public example
+# The worked example alone lets classic mistakes through every public check and lose the question at
+# grading: with its batch of one, a backward without 1/m, a bias gradient not summed over the batch
+# (db = da) and a softmax normalised over the whole array are right, and its scores are too small for a softmax
+# without the max subtraction to overflow. These public tests add a batch of four with labels [2, 0, 2, 1]
+# and scores near 1000 (tests/test_public_checks_predict.py measures it). Inputs are small literals; each
+# test is worth 1 point.
+def second_example_tests():
+    """{question: [public tests]} on a batch of four (labels [2, 0, 2, 1]) and on overflowing scores."""
+    params = ref.initial_params()
+    X = np.array([[1.0, 0.0, -0.5, 2.0], [0.0, 1.0, 1.5, -1.0], [1.0, -1.0, 0.5, 0.0]])
+    Y = np.eye(3)[:, [2, 0, 2, 1]]
+    cache = ref.forward(params, X)
+    args = (params, cache, X, Y)
+    big = np.array([[1000.0, -1000.0], [1001.0, 0.0], [998.0, 1000.0]])
+    return {
+        "q2": [public_values_test("test_softmax_overflow", "softmax", (big,), ref.softmax(big),
+                                  label="softmax(a) of scores near 1000 (subtract each column's max first)",
+                                  variants=public_variants(EXERCISE, "softmax", (big,)) or None)],
+        "q3": [public_values_test("test_forward_batch", "forward", (params, X), cache,
+                                  label="forward(params, x) on a batch of 4 examples", batch_size=4)],
+        "q5": [public_values_test("test_backward_batch", "backward", args, ref.backward(*args),
+                                  label="backward(params, cache, x, y) on a batch of 4, labels [2, 0, 2, 1]",
+                                  variants=public_variants(EXERCISE, "backward", args), batch_size=4)],
+    }
 
 
 def outro():

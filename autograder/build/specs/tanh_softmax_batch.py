@@ -258,7 +258,45 @@ def questions():
             hidden_reference_test(EXERCISE, "predict", f"[({PARAMS}, rng.normal(size=(n0, m))) for n0, n1, n2, m in {SIZES}]",
                                   points=1),
         ])
+    extra = second_example_tests()
+    for q in (q1, q2, q3, q4, q5, q6, q7):
+        q.tests += extra.get(q.name, [])
     return [q1, q2, q3, q4, q5, q6, q7]
+
+
+# ----------------------------------------------------------------------------- a second public example
+# The worked example alone lets classic mistakes through every public check and lose the question at
+# grading: its labels [0, 1, 2] make Y the identity, so a softmax Jacobian summed over the batch axis is
+# right, and its 3 classes equal its batch of 3, so a cross-entropy divided by the number of classes is
+# right; its scores are too small for a softmax without the max subtraction to overflow. These public tests
+# add a batch of four with labels [2, 0, 2, 1], an upstream gradient that is not -Y / A / m, and scores near
+# 1000 (tests/test_public_checks_predict.py measures it). Inputs are small literals; each test is worth 1
+# point.
+def second_example_tests():
+    """{question: [public tests]} on a batch of four (labels [2, 0, 2, 1]) and on overflowing scores."""
+    params = ref.initial_params()
+    X = np.array([[1.0, -0.5, 2.0, 0.0], [0.5, 1.5, -1.0, -2.0]])
+    Y = ref.one_hot(np.array([2, 0, 2, 1]), 3)
+    cache = ref.forward(params, X)
+    A = cache["A2"]
+    dA = np.array([[0.5, -1.0, 0.25, 2.0], [-1.5, 0.5, 1.0, -0.5], [1.0, 2.0, -2.0, 0.75]])
+    args = (params, cache, X, Y)
+    big = np.array([[1000.0, -1000.0], [1001.0, 0.0], [998.0, 1000.0]])
+    return {
+        "q1": [public_values_test("test_softmax_overflow", "softmax", (big,), ref.softmax(big),
+                                  label="softmax(Z) of scores near 1000 (subtract each column's max first)",
+                                  variants=public_variants(EXERCISE, "softmax", (big,)) or None)],
+        "q4": [public_values_test("test_cross_entropy_batch", "cross_entropy", (A, Y), ref.cross_entropy(A, Y),
+                                  label="cross_entropy(A2, Y) on a batch of 4 with 3 classes, labels [2, 0, 2, 1]",
+                                  variants=public_variants(EXERCISE, "cross_entropy", (A, Y)) or None, batch_size=4)],
+        "q5": [public_values_test("test_softmax_backward_batch", "softmax_backward", (dA, A),
+                                  ref.softmax_backward(dA, A),
+                                  label="softmax_backward(dA, A) on a batch of 4 with any upstream dA",
+                                  variants=public_variants(EXERCISE, "softmax_backward", (dA, A)) or None)],
+        "q6": [public_values_test("test_backward_batch", "backward", args, ref.backward(*args),
+                                  label="backward(params, cache, X, Y) on a batch of 4, labels [2, 0, 2, 1]",
+                                  variants=public_variants(EXERCISE, "backward", args), batch_size=4)],
+    }
 
 
 def outro():
