@@ -1,7 +1,7 @@
 """Done-when tests of the build: real Otter Assign, real `otter run` on the built bundles.
 
-The build runs once per session (every exercise with a master notebook); the `otter run`s (~3-5 s
-each) run two at a time.
+The build runs once per session (the `dist` fixture in conftest.py, shared with the fair-grades
+test; every exercise with a master notebook); the `otter run`s (~3-5 s each) run two at a time.
 """
 import json
 import os
@@ -35,16 +35,6 @@ LEAF_BREAK = {
     "relu_mse_training": "train",
     "silu_momentum": "train_momentum",
 }
-
-
-@pytest.fixture(scope="session")
-def dist(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dist")
-    start = time.perf_counter()
-    results = build(BUILT, out, progress=False)
-    print(f"\nbuild of {len(BUILT)} assignments: {time.perf_counter() - start:.1f} s "
-          + ", ".join(f"{e} {r['seconds']:.1f} s" for e, r in results.items()))
-    return out, results
 
 
 def _solution_notebook(results, exercise):
