@@ -272,6 +272,8 @@ def questions():
             return params, losses
             # END SOLUTION
         ''', [
+            public_structure_test("test_train_interface", "train", (params, X, y, lr, epochs), (final, losses),
+                                  label=f"train(params, X, y, {lr}, {epochs}): (dict of arrays, losses)"),
             Test("test_train_documented", ("train",), _dedent(f"""
                 params = {lit(params)}
                 X = {lit(X)}

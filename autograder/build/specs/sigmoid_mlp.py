@@ -301,6 +301,8 @@ def questions():
                                   "[(3, 3, 3, 3, 1.0), (4, 2, 5, 3, 0.1), (2, 6, 2, 4, 0.03)]]", points=1),
             inputs_unchanged_test("test_sgd_step_leaves_params", "sgd_step", (params, grads, 1.0),
                                   ("params", "grads", "lr")),
+            public_structure_test("test_sgd_step_interface", "sgd_step", (params, grads, 1.0), stepped,
+                                  label="sgd_step(params, grads, 1.0): a dict of arrays shaped like params"),
         ], after="""
         new_params = sgd_step(params, backward(params, forward(params, x), x, y), lr=1.0)
         print("loss before:", cross_entropy(forward(params, x)["yhat"], y))
