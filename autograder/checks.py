@@ -38,7 +38,7 @@ FLOAT32_POLICY = "note"
 
 _MAX_PRINT = 12  # arrays with more elements than this are summarised in messages
 MAX_PARTS = 3    # a failure message shows at most this many wrong parts (dict keys, tuple items)
-MAX_LINES = 36   # and at most this many lines: a failure fits one screen
+MAX_LINES = 24   # and at most this many lines: several failures fit one screen
 
 
 class CheckFailure(AssertionError):
@@ -65,6 +65,7 @@ def call_checked(func, name, args, *, exercise=None):
         raise CheckFailure(f"{name} is not defined: run the cell that defines it (and every cell above).")
     if not callable(func):
         raise CheckFailure(f"{name} should be a function, but it is a {type(func).__name__}.")
+    _notes.own_calls = None
     supplied = supplied_calls(exercise, name, args) if exercise else None
     try:
         if hasattr(func, "call_by_value"):  # the grader's stand-in: runs in the submission's process
@@ -79,6 +80,7 @@ def call_checked(func, name, args, *, exercise=None):
         raise CheckFailure(f"{name}{_signature(args)} raised {type(error).__name__}: {first}") from None
     if result is None or result is Ellipsis:
         raise CheckFailure(f"{name}{_signature(args)} returned None: finish the function and return its result.")
+    _notes.own_calls = (name, sorted(supplied.unanswered)) if supplied is not None and supplied.unanswered else None
     return result, list(changed or [])
 
 
@@ -119,6 +121,7 @@ class SuppliedCalls:
 
     def __init__(self):
         self.entries = {}      # name -> [(bound arguments, result)]
+        self.unanswered = set()  # names called with arguments no recorded call has
         self.signatures = {}   # name -> inspect.Signature of the reference function
         self._cursor = {}
 
@@ -150,6 +153,7 @@ class SuppliedCalls:
             if _matches(arguments, entries[i][0]):
                 self._cursor[name] = i + 1
                 return True, copy.deepcopy(entries[i][1])
+        self.unanswered.add(name)
         return False, None
 
     def wrapper(self, name, own):
@@ -473,7 +477,19 @@ def _guarded(check, *args, **kwargs):
     try:
         check(*args, **kwargs)
     except CheckFailure as failure:
-        raise CheckFailure(short(failure)) from None
+        raise CheckFailure(short(failure) + _own_calls_hint()) from None
+
+
+def _own_calls_hint():
+    """Where a dependency could not be cut: the last call ran some of the student's own functions."""
+    own = getattr(_notes, "own_calls", None)
+    if not own:
+        return ""
+    name, deps = own
+    listed = ", ".join(f"`{d}`" for d in deps)
+    return (f"\n(Your {name} called your own {listed} with arguments a right answer does not pass, so "
+            f"{'their' if len(deps) > 1 else 'its'} results count here: if {listed} also fails its own "
+            "question, fix that first.)")
 
 
 def _walk(quantity, received, expected, compare, variants):
@@ -728,7 +744,7 @@ def check_gradients_numerically(function, grads, loss, params, *, tolerance=SMOO
                             f"the derivative of the loss: nudging {name}{list(_index(ia, mine.shape))} changes the loss "
                             "at a different rate than your gradient says.")
     if failures:
-        raise CheckFailure(short(_joined(failures)))
+        raise CheckFailure(short(_joined(failures)) + _own_calls_hint())
 
 
 # ----------------------------------------------------------------------------- one exercise's checks

@@ -78,3 +78,137 @@ def test_finite_difference_check_catches_a_wrong_gradient():
     bc.check_gradients_numerically("backward", {"W": 3 * W ** 2}, loss, {"W": W})
     text = failure(bc.check_gradients_numerically, "backward", {"W": 3 * W.T ** 2}, loss, {"W": W})
     assert "against finite differences" in text and "relative error" in text
+
+
+# ----------------------------------------------------------------------------- the grading policy's checks
+
+def _student_namespace(source):
+    """Functions defined as a student's notebook defines them (one globals dict)."""
+    namespace = {"np": np}
+    exec(source, namespace)
+    return namespace
+
+
+def _right(*names):
+    """The master solution's functions, as source a student would have written."""
+    import inspect
+    from solutions.forms import sigmoid_mlp as form
+    return "\n".join(inspect.getsource(getattr(form, n)) for n in names)
+
+
+SIGMOID_MLP_WRONG_SOFTMAX = _right("sigmoid", "forward") + '''
+def softmax(a):
+    e = np.exp(a)
+    return e / np.sum(e, axis=1, keepdims=True)   # the wrong axis
+def forward_with_odd_softmax_call(params, x):
+    out = forward(params, x)
+    out["probe"] = softmax(np.full((3, 2), 7.0))   # arguments the test does not determine
+    return out
+'''
+
+
+def _sigmoid_mlp_case(m=4):
+    from solutions.networks import sigmoid_mlp as ref
+    rng = np.random.default_rng(3)
+    params = {k: rng.normal(size=s) for k, s in
+              {"W1": (3, 3), "b1": (3, 1), "W2": (3, 3), "b2": (3, 1), "W3": (3, 3), "b3": (3, 1)}.items()}
+    x = rng.normal(size=(3, m))
+    return ref, params, x
+
+
+def test_a_wrong_earlier_function_is_supplied_correct_so_the_later_question_keeps_its_points():
+    ref, params, x = _sigmoid_mlp_case()
+    ns = _student_namespace(SIGMOID_MLP_WRONG_SOFTMAX)
+    expected = ref.forward(params, x)
+    # without the exercise (the student's machine): the wrong softmax cascades into forward
+    with pytest.raises(bc.CheckFailure):
+        bc.check_public("forward", bc.call(ns["forward"], "forward", params, x), expected)
+    # with it (grader, otter run): forward is judged on its own
+    bc.check_public("forward", bc.call(ns["forward"], "forward", params, x, exercise="sigmoid_mlp"), expected)
+    assert ns["softmax"].__name__ == "softmax" and ns["softmax"](np.zeros((2, 1))).shape == (2, 1)  # restored
+
+
+def test_supplied_calls_are_no_oracle_a_call_the_test_does_not_determine_runs_the_students_own():
+    ref, params, x = _sigmoid_mlp_case()
+    ns = _student_namespace(SIGMOID_MLP_WRONG_SOFTMAX)
+    out = bc.call(ns["forward_with_odd_softmax_call"], "forward", params, x, exercise="sigmoid_mlp")
+    probe = np.full((3, 2), 7.0)
+    own = np.exp(probe) / np.sum(np.exp(probe), axis=1, keepdims=True)
+    assert np.allclose(out["probe"], own) and not np.allclose(out["probe"], ref.softmax(probe))
+
+
+def test_supplied_calls_record_what_a_right_answer_calls():
+    ref, params, x = _sigmoid_mlp_case(m=2)
+    table = bc.supplied_calls("sigmoid_mlp", "forward", (params, x))
+    assert table.names() == ["sigmoid", "softmax"]
+    cache = ref.forward(params, x)
+    found, value = table.lookup("softmax", (cache["a3"] * (1 + 1e-9),), {})
+    assert found and np.allclose(value, cache["yhat"])
+    assert table.lookup("softmax", (cache["a3"] + 1e-3,), {}) == (False, None)
+    assert bc.dependencies(bc.reference_form("silu_momentum"), "train_momentum") >= {
+        "forward", "backward", "bce_loss", "momentum_step", "silu", "silu_derivative"}
+
+
+def test_the_hint_names_the_students_own_functions_a_call_ran():
+    ref, params, x = _sigmoid_mlp_case()
+    ns = _student_namespace(SIGMOID_MLP_WRONG_SOFTMAX)
+    out = bc.call(ns["forward_with_odd_softmax_call"], "forward", params, x, exercise="sigmoid_mlp")
+    message = failure(bc.check_hidden, "forward", out["probe"], np.zeros((3, 2)))
+    assert "called your own `softmax`" in message
+
+
+def test_in_place_changes_are_detected_and_named():
+    def sgd_in_place(params, grads, lr):
+        for k in params:
+            params[k] -= lr * grads[k]
+        return params
+
+    def sgd_new(params, grads, lr):
+        return {k: params[k] - lr * grads[k] for k in params}
+
+    p, g = {"W": np.ones((2, 2))}, {"W": np.ones((2, 2))}
+    message = failure(bc.check_inputs_unchanged, sgd_in_place, "sgd_step", p, g, 0.1,
+                      names=["params", "grads", "lr"])
+    assert "changed `params` in place" in message
+    bc.check_inputs_unchanged(sgd_new, "sgd_step", p, g, 0.1)
+    assert np.array_equal(p["W"], np.ones((2, 2)))  # the test's own arguments are never touched
+
+
+def test_float32_precision_passes_with_a_note_and_real_errors_still_fail(capsys):
+    expected = np.array([[0.123456789, -2.5], [3.75, 1e-3]])
+    single = (expected * (1 + 5e-6)).astype(np.float32)  # float32 rounding, accumulated over a few operations
+    bc.check_public("dW", single, expected)
+    assert "float32-precision" in capsys.readouterr().out
+    bc.collect_notes()
+    try:
+        bc.check_hidden("dW", single, expected)
+        assert [n["code"] for n in bc.take_notes()] == ["float32-precision"]
+    finally:
+        bc._notes.collecting = False
+    assert "wrong values" in failure(bc.check_public, "dW", expected * 1.001, expected)
+
+
+def test_interface_slips_pass_the_value_checks_and_fail_only_the_interface_check():
+    expected = {"W": np.ones((2, 3)), "b": np.ones((2, 1))}
+    slipped = {"W": np.ones((2, 3)), "b": np.ones(2), "extra": 1.0}
+    bc.check_public("grads", slipped, expected)
+    bc.check_structure("grads", slipped, expected)
+    bc.check_public("grads", (np.ones((2, 3)), np.ones((2, 1))), expected)  # a tuple in the dict's order
+    assert "wrong shape" in failure(bc.check_interface, "grads", slipped, expected)
+    assert "numpy array" in failure(bc.check_interface, "W", [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]], np.ones((2, 3)))
+    assert "wrong shape" in failure(bc.check_public, "W", np.ones((3, 2)), np.ones((2, 3)))  # transposed is not a slip
+
+
+def test_a_failure_fits_one_screen():
+    expected = {f"W{i}": np.arange(12.0).reshape(3, 4) for i in range(8)}
+    received = {k: -v - 1 for k, v in expected.items()}
+    message = failure(bc.check_public, "grads", received, expected)
+    assert len(message.splitlines()) <= bc.MAX_LINES + 1 and "more wrong part" in message
+
+
+def test_test_cells_echo_a_short_line_on_failure():
+    from autograder.build.notebooks import Test, test_source
+    body = f"received = bc.call(f, 'f', 1.0)\nbc.check_public('f(1)', received, np.array({[float(i) for i in range(200)]}))"
+    source = test_source(Test("test_f", ("f",), body), "sigmoid_mlp")
+    check_line = next(line for line in source.splitlines() if "check_public" in line)
+    assert len(check_line) < 100, check_line
