@@ -13,6 +13,9 @@ Otter Assign runs every test against the solutions (its own check) before we cop
     DIR/<exercise>/student/<exercise>.ipynb      + support files; public tests in its metadata
     DIR/<exercise>/autograder/<exercise>-autograder_<timestamp>.zip   (for otter run / Gradescope)
     DIR/<exercise>/autograder/<exercise>.ipynb   (the solution notebook Otter graded)
+
+Both notebooks then get the student folder's support files inside them and a first cell that
+writes them out where they are missing, so that either works alone (``standalone.py``).
 """
 import contextlib
 import io
@@ -25,6 +28,7 @@ import time
 from pathlib import Path
 
 from autograder import ASSIGNMENTS_DIR, EXERCISES, REPO_ROOT
+from autograder.build.standalone import embed_support_files
 
 SHIPPED = {"backprop_checks.py": REPO_ROOT / "autograder" / "checks.py",
            "backprop_diagnosis.py": REPO_ROOT / "autograder" / "diagnosis.py"}
@@ -89,6 +93,11 @@ def build_exercise(exercise, out):
             raise BuildError(f"{exercise}: expected one autograder zip, found {[b.name for b in bundles]}")
         shutil.copy2(bundles[0], target / "autograder" / bundles[0].name)
         shutil.copy2(result / "autograder" / f"{exercise}.ipynb", target / "autograder" / f"{exercise}.ipynb")
+    for notebook in (target / "student" / f"{exercise}.ipynb", target / "autograder" / f"{exercise}.ipynb"):
+        try:  # both work alone: the student folder's files travel inside them
+            embed_support_files(notebook, target / "student")
+        except ValueError as error:
+            raise BuildError(f"{exercise}: {error}") from error
     normalize_student_notebook(target / "student" / f"{exercise}.ipynb")
     return {"student": target / "student" / f"{exercise}.ipynb",
             "bundle": target / "autograder" / bundles[0].name,
