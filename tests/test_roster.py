@@ -396,6 +396,7 @@ def test_canvas_bulk_download_to_canvas_import(tmp_path, relu_dist, monkeypatch)
     """An instructor's run: Canvas's gradebook export as the roster, Canvas's bulk download of the
     example notebooks, a due date with grace and a penalty; the Canvas file is ready to import."""
     from autograder.__main__ import main
+    from autograder.report.page import render
     from autograder.report.summary import summarize
 
     monkeypatch.chdir(tmp_path)
@@ -439,7 +440,11 @@ def test_canvas_bulk_download_to_canvas_import(tmp_path, relu_dist, monkeypatch)
 
     # one model for all: results.json round-trips through it, and the report reads it
     assert GradingResults.from_dict(results).to_dict() == results
-    assert summarize(results).submissions == 3
+    summary = summarize(results)
+    assert summary.submissions == 3 and [s.id for s in summary.students.missing("relu_mse_training")] == [
+        "s1003", "s1004"]
+    page = render(summary, {})
+    assert "Noether, Emmy (s1004)" in page and "hopper_grace_relu.ipynb" in page
     # a rerun without the roster leaves no student fields behind
     assert main(["grade", str(download), "--dist", str(relu_dist), "--out", str(out)]) == 0
     again = json.loads((out / "results.json").read_text())

@@ -108,9 +108,9 @@ def your_grade_markdown(sub: SubmissionResult, section: StudentSection) -> str:
     who = ", ".join(f"{names[i].name} ({i})" if i in names and names[i].name else i for i in sub.student_ids or [])
     lines = ["## Your grade", "", f"Handed in by: {who}  "]
     if sub.submitted_at:
-        lines.append(f"Submitted: {sub.submitted_at} (from the {sub.time_source})  ")
+        lines.append(f"Submitted: {sub.submitted_at.replace('T', ' ')} (from the {sub.time_source})  ")
     if sub.late is not None:
-        lines.append(f"Deadline: {sub.late.explanation}  ")
+        lines.append(f"Lateness: {sub.late.explanation}  ")
     if sub.counted is False:
         lines.append("This submission does **not** count: another submission of yours does "
                      f"(the {section.policy.get('keep', 'latest')} one).  ")
