@@ -209,6 +209,11 @@ def test_gradescope_export_folder(tmp_path, roster_file):
     assert grades["s1002"].final_score == pytest.approx(18.8) == grades["s1003"].final_score
     assert results.submissions[1].student_ids == ["s1002", "s1003"]
     assert "not on the roster" in section.unmatched[0]["reason"] and "x9" in section.unmatched[0]["reason"]
+    # a submission_metadata.yml a student uploaded (claiming another's name and an early time) is ignored
+    write(export / "submission_300000003" / "submission_metadata.yml",
+          "relu_mse_training.ipynb:\n  :submitters:\n  - :sid: s1001\n  :created_at: 2026-11-01 10:00:00 Z\n")
+    planted = identify_all(results, roster, None)[2]
+    assert not planted.students and "x9" in planted.problem
     # without a roster, the export's submitters are the students
     alone = grade_students(results, identify_all(results, None, None), None, LatePolicy())
     assert {g.student.id for g in alone.grades} == {"s1001", "s1002", "ann@example.edu", "x9"}

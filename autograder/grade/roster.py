@@ -382,16 +382,20 @@ class Identifier:
         return known, ""
 
     def _gradescope(self, path: Path) -> tuple[_GradescopeExport, dict] | None:
+        """The record of the export folder above ``path``. The topmost ``submission_metadata.yml``
+        is the export's own: one a student uploaded lies inside their submission folder, below it."""
+        found = None
         for folder in path.resolve().parents:
             if folder not in self._exports:
                 meta = folder / GRADESCOPE_METADATA
                 self._exports[folder] = _GradescopeExport(meta) if meta.is_file() else None
-            export = self._exports[folder]
-            if export is not None:
-                key = path.resolve().relative_to(folder).parts[0]
-                record = export.submissions.get(key)
-                return (export, record) if record is not None else None
-        return None
+            if self._exports[folder] is not None:
+                found = folder
+        if found is None:
+            return None
+        export = self._exports[found]
+        record = export.submissions.get(path.resolve().relative_to(found).parts[0])
+        return (export, record) if record is not None else None
 
     def _relative_parts(self, path: Path) -> list[str]:
         resolved = path.resolve()
