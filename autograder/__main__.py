@@ -18,6 +18,7 @@ def _parser():
     grade.add_argument("--assignment", help="grade every submission as this assignment")
     grade.add_argument("--workers", type=int, default=None, help="parallel submissions (default: CPU count)")
     grade.add_argument("--timeout", type=float, default=60.0, help="wall-clock seconds per submission")
+    _add_student_arguments(grade)
 
     report = sub.add_parser("report", help="class report (HTML + PNG) from a graded folder")
     report.add_argument("grades_dir", nargs="?", default="grades")
@@ -25,6 +26,12 @@ def _parser():
     demo = sub.add_parser("demo", help="build all assignments, grade examples/, write the report")
     demo.add_argument("--out", default="grades")
     return parser
+
+
+def _add_student_arguments(grade):
+    """--roster, --mapping, --due, --late-penalty, ...: the gradebook by student (issue 10)."""
+    from autograder.grade.students import add_arguments
+    add_arguments(grade)
 
 
 def main(argv=None):

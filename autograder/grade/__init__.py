@@ -11,4 +11,7 @@ def main(args) -> int:
 
     rows = grade_batch(args.paths, out_dir=args.out, dist=args.dist, assignment=args.assignment,
                        workers=args.workers, timeout=args.timeout)
-    return 0 if rows is not None else 1
+    if rows is None:
+        return 1
+    from autograder.grade.students import after_grading  # roster, late policy, LMS exports
+    return after_grading(args)

@@ -105,6 +105,30 @@ def _not_graded_table(summary):
             + "".join(rows) + "</table>")
 
 
+def _students_section(summary):
+    """Who handed nothing in, lateness, and unmatched files: only when grading had a roster or a due date."""
+    section = summary.students
+    if section is None:
+        return ""
+    rows = []
+    for a in section.assignments():
+        grades = section.for_assignment(a)
+        late = [g for g in grades if g.late_penalty]
+        missing = [g.student for g in grades if g.missing]
+        names = ", ".join(escape(f"{s.name} ({s.id})" if s.name else s.id) for s in missing) or "–"
+        rows.append(f"<tr><td><code>{escape(a)}</code></td><td class=num>{len(grades) - len(missing)}</td>"
+                    f"<td class=num>{len(late)}</td><td class=num>{sum(g.late_penalty for g in late):g}</td>"
+                    f"<td>{names}</td></tr>")
+    table = ("<table><tr><th>assignment</th><th>students with a submission</th><th>late</th>"
+             "<th>points lost to lateness</th><th>no submission</th></tr>" + "".join(rows) + "</table>")
+    unmatched = "".join(f"<tr><td><code>{escape(str(u.get('file', '')))}</code></td>"
+                        f"<td class=reason>{escape(str(u.get('reason', '')))}</td></tr>" for u in section.unmatched)
+    if unmatched:
+        table += ("<h3>Files matched to no student</h3><table><tr><th>file</th><th>why</th></tr>"
+                  + unmatched + "</table>")
+    return "<h2>Students</h2>\n" + table
+
+
 def render(summary, figures, title="Backprop Lab: class report"):
     """The page as a string; ``figures`` maps PNG file names (relative to the page) to captions."""
     status = ", ".join(f"{n} {escape(s)}" for s, n in sorted(summary.status_counts.items())) or "none"
@@ -121,6 +145,7 @@ def render(summary, figures, title="Backprop Lab: class report"):
 {_headline(summary)}
 <h2>Assignments</h2>
 {_assignment_table(summary)}
+{_students_section(summary)}
 <h2>Figures</h2>
 {figure_html}
 <h2>Diagnosed mistakes</h2>

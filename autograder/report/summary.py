@@ -7,18 +7,20 @@ Counting rules, stated once:
   count every submission that has a result for that question;
 - a mistake is counted once per submission and question, however many tests it appeared in; the
   code comes from the test's ``diagnosis`` field or, failing that, from its message
-  (``Likely mistake (<code>)``).
+  (``Likely mistake (<code>)``), parsed once by the result model (``autograder.grade.model``);
+- students (when grading had a roster or a due date): per assignment, who handed nothing in,
+  how many submissions were late and what lateness cost, and the files matched to no student.
 """
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DIAGNOSIS_RE = re.compile(r"Likely mistake \(([\w-]+)\)")
-NOT_GRADED = ("timeout", "crashed", "invalid", "wrong-assignment", "error")
+from autograder.grade.model import GradingResults, Status, StudentSection
+
+NOT_GRADED = tuple(s.value for s in Status if s is not Status.GRADED)
 
 
 def question_order(name: str):
@@ -39,6 +41,8 @@ class ClassSummary:
     mistakes: dict = field(default_factory=lambda: defaultdict(Counter))
     # rows of submissions that did not grade: dicts with file, assignment, status, reason
     not_graded: list = field(default_factory=list)
+    # the gradebook by student, when grading had a roster or a due date
+    students: StudentSection | None = None
 
     @property
     def graded(self) -> int:
@@ -75,65 +79,27 @@ class ClassSummary:
         return sum(sum(counter.values()) for counter in self.mistakes.values())
 
 
-def _number(value):
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number == number else None  # drop NaN
-
-
-def test_codes(question: dict) -> set:
-    """Diagnosis codes of the failed tests of one question result."""
-    codes = set()
-    for test in question.get("tests") or []:
-        if not isinstance(test, dict) or test.get("passed"):
-            continue
-        code = test.get("diagnosis")
-        if not code:
-            match = DIAGNOSIS_RE.search(str(test.get("message") or ""))
-            code = match.group(1) if match else None
-        if code:
-            codes.add(str(code))
-    for note in question.get("notes") or []:  # e.g. float32-precision: right, with a note
-        if isinstance(note, dict) and note.get("code"):
-            codes.add(str(note["code"]))
-    return codes
-
-
-def summarize(results: dict) -> ClassSummary:
-    summary = ClassSummary(generated_at=str(results.get("generated_at") or ""))
-    for sub in results.get("submissions") or []:
-        if not isinstance(sub, dict):
-            continue
+def summarize(results: dict | GradingResults) -> ClassSummary:
+    """The counts above, from results.json's content (or the model read from it)."""
+    if not isinstance(results, GradingResults):
+        results = GradingResults.from_dict(results)
+    summary = ClassSummary(generated_at=results.generated_at, students=results.students)
+    for sub in results.submissions:
         summary.submissions += 1
-        status = str(sub.get("status") or "error")
-        summary.status_counts[status] += 1
-        assignment = sub.get("assignment")
-        if status != "graded":
-            summary.not_graded.append({
-                "file": str(sub.get("file") or "?"),
-                "assignment": str(assignment or ""),
-                "status": status,
-                "reason": str(sub.get("reason") or ""),
-                "score": _number(sub.get("score")),
-                "max_score": _number(sub.get("max_score")),
-            })
-        if not assignment:
+        summary.status_counts[sub.status.value] += 1
+        if sub.status is not Status.GRADED:
+            summary.not_graded.append({"file": sub.file, "assignment": sub.assignment or "", "status": sub.status.value,
+                                       "reason": sub.reason, "score": sub.score, "max_score": sub.max_score})
+        if not sub.assignment:
             continue
-        score, max_score = _number(sub.get("score")), _number(sub.get("max_score"))
-        if score is not None and max_score:
-            summary.scores[assignment].append(100.0 * score / max_score)
-        for question, result in (sub.get("questions") or {}).items():
-            if not isinstance(result, dict):
-                continue
-            q_score, q_max = _number(result.get("score")), _number(result.get("max_score"))
-            counts = summary.pass_counts[assignment][question]
+        if sub.score is not None and sub.max_score:
+            summary.scores[sub.assignment].append(100.0 * sub.score / sub.max_score)
+        for name, question in sub.questions.items():
+            counts = summary.pass_counts[sub.assignment][name]
             counts[1] += 1
-            if q_max is not None and q_score is not None and q_score >= q_max - 1e-9:
-                counts[0] += 1
-            for code in test_codes(result):
-                summary.mistakes[(assignment, question)][code] += 1
+            counts[0] += question.full_marks
+            for code in question.mistakes:  # failed tests' diagnoses, and notes such as float32-precision
+                summary.mistakes[(sub.assignment, name)][code] += 1
     summary.not_graded.sort(key=lambda row: (row["status"], row["file"]))
     return summary
 
