@@ -128,7 +128,8 @@ def _filled(results, exercise):
 
 def _support(results, exercise) -> dict[str, bytes]:
     folder = results[exercise]["student"].parent
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.suffix != ".ipynb"}
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())
+            if p.is_file() and not p.name.startswith(".") and p.suffix != ".ipynb"}  # .OTTER_LOG: another test ran grader.check there
 
 
 @pytest.fixture(scope="session")

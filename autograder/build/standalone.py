@@ -87,7 +87,8 @@ def make_standalone(nb: nbformat.NotebookNode, notebook_name: str, files: dict[s
 
 def embed_support_files(notebook_path: Path, support_dir: Path) -> None:
     """Rewrite the notebook at ``notebook_path`` with every file of ``support_dir`` inside it."""
-    support = sorted(p for p in Path(support_dir).iterdir() if p.suffix != ".ipynb")
+    support = sorted(p for p in Path(support_dir).iterdir()
+                     if not p.name.startswith(".") and p.suffix != ".ipynb")  # not .OTTER_LOG
     folders = [p.name for p in support if not p.is_file()]
     if folders:
         raise ValueError(f"{support_dir}: folders cannot travel in a notebook: {folders}")
