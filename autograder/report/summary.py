@@ -39,6 +39,13 @@ class ClassSummary:
     mistakes: dict = field(default_factory=lambda: defaultdict(Counter))
     # rows of submissions that did not grade: dicts with file, assignment, status, reason
     not_graded: list = field(default_factory=list)
+    # sandbox isolation mode ("root", "userns", "plain") -> submissions whose notebook ran in it
+    isolation: Counter = field(default_factory=Counter)
+
+    @property
+    def unisolated(self) -> int:
+        """Submissions whose notebook ran without isolation (mode "plain")."""
+        return sum(n for mode, n in self.isolation.items() if mode not in ("root", "userns"))
 
     @property
     def graded(self) -> int:
@@ -110,6 +117,8 @@ def summarize(results: dict) -> ClassSummary:
         status = str(sub.get("status") or "error")
         summary.status_counts[status] += 1
         assignment = sub.get("assignment")
+        if sub.get("isolation"):
+            summary.isolation[str(sub["isolation"])] += 1
         if status != "graded":
             summary.not_graded.append({
                 "file": str(sub.get("file") or "?"),
