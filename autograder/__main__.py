@@ -19,6 +19,9 @@ def _parser():
     grade.add_argument("--workers", type=int, default=None, help="parallel submissions (default: CPU count)")
     grade.add_argument("--timeout", type=float, default=60.0, help="wall-clock seconds per submission")
     _add_student_arguments(grade)
+    grade.add_argument("--allow-unisolated", action="store_true",
+                       help="grade even where the sandbox cannot isolate notebooks (no root, no user namespaces): "
+                            "they could then read the hidden tests and use the network")
 
     report = sub.add_parser("report", help="class report (HTML + PNG) from a graded folder")
     report.add_argument("grades_dir", nargs="?", default="grades")

@@ -30,7 +30,8 @@ def main(args) -> int:
     from autograder.grade.batch import grade_batch
 
     start = time.perf_counter()
-    grade_batch([examples], out_dir=out, dist=dist, timeout=60.0)
+    # the examples are ours: grading them unisolated (no root, no user namespaces) is harmless
+    grade_batch([examples], out_dir=out, dist=dist, timeout=60.0, allow_unisolated=True)
     print(f"grading took {time.perf_counter() - start:.1f} s")
 
     try:

@@ -1,6 +1,13 @@
 """Write what the grader found: ``grades.csv``, ``results.json`` and one feedback file per
 submission. Every file is written whole to a temporary name and moved into place
-(``os.replace``), so a reader never sees half a gradebook, even if grading is interrupted."""
+(``os.replace``), so a reader never sees half a gradebook, even if grading is interrupted.
+
+Everything a submission controls (its file name, metadata, cell errors, exception messages,
+printed output, notes) passes through ``safe_text`` once, where a row is assembled
+(``safe_row``): valid UTF-8, bounded length, no terminal escapes or control characters. The
+CSV writer also neutralises spreadsheet formulas. A row that still cannot be written (its
+feedback file, its CSV line, its JSON) becomes that row's ``error``; ``grades.csv`` and
+``results.json`` are always written whole."""
 from __future__ import annotations
 
 import csv
@@ -9,15 +16,148 @@ import json
 import os
 import re
 import tempfile
+import unicodedata
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 RESULTS_FILE = "results.json"
 CSV_FILE = "grades.csv"
 FEEDBACK_DIR = "feedback"
 
 DIAGNOSIS_RE = re.compile(r"Likely mistake \(([\w-]+)\)")
+
+# ------------------------------------------------------------------ text a submission controls
+
+# terminal escape sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), two-character ESC x
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]{0,1000}(?:\x07|\x1b\\)?|[@-Z\\-_])")
+# characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"), with
+# their full-width forms, which some spreadsheets also accept
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+# length caps (characters) per field of a row; any other string gets DEFAULT_CHARS
+FIELD_CHARS = {"file": 400, "reason": 2000, "message": 4000, "error": 2000, "stdout_tail": 4000,
+               "traceback": 3000, "code": 60, "diagnosis": 60, "name": 300, "assignment": 100}
+DEFAULT_CHARS = 1000
+MAX_LIST = {"cell_errors": 50, "tests": 200, "notes": 10}
+MAX_QUESTIONS = 100
+
+
+def safe_text(value, limit: int = DEFAULT_CHARS, *, lines: bool = True, keep: str = "head",
+              name: bool = False) -> str:
+    """``value`` as text that is safe to store, print and show: valid UTF-8 (lone surrogates such
+    as ``"\\udcff"`` replaced), at most about ``limit`` characters (the head, or the tail when
+    ``keep="tail"``, with a note saying it was shortened), no terminal escapes or control
+    characters (newlines and tabs kept when ``lines``).
+
+    ``name=True`` is for file names: every character that is not printable is written as an
+    escape instead (``\\xff`` for a byte that is not UTF-8, ``\\x1b``, ``\\n``; a backslash as
+    ``\\\\``), so two different names never look the same, and a name too long keeps its start,
+    its end and a short hash of the whole."""
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value[: 4 * limit + 4]).decode("utf-8", "surrogateescape")
+    elif not isinstance(value, str):
+        try:
+            value = str(value)
+        except Exception:  # an object whose __str__ raises
+            value = f"<{type(value).__name__} that cannot be shown>"
+    if name:
+        return _safe_name(value, limit)
+    over = len(value) - limit
+    if over > 0:  # shorten first: cleaning a huge string costs time, and it only ever removes
+        value = value[-limit:] if keep == "tail" else value[:limit]
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (from a non-UTF-8 file name, or JSON "\\udcff")
+        value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if not value.isprintable():
+        value = _printable(_ANSI.sub("", value.replace("\r\n", "\n")), lines)
+    if over > 0:
+        note = f"[... {over:,} more characters not shown]"
+        value = f"{note}\n{value}" if keep == "tail" else f"{value}\n{note}" if lines else f"{value} {note}"
+    return value
+
+
+def _printable(value: str, lines: bool) -> str:
+    """Only printable characters (Python's ``str.isprintable``): control characters, the
+    bidirectional overrides that make text display in another order than it reads ("Trojan
+    source"), zero-width and other format characters go; other spaces become plain spaces;
+    newlines and tabs stay when ``lines``, else they become spaces too."""
+    out = []
+    for ch in value:
+        if ch.isprintable() or lines and ch in "\n\t":
+            out.append(ch)
+        elif ch in "\n\t" or unicodedata.category(ch) == "Zs":
+            out.append(" ")
+    return "".join(out)
+
+
+def _safe_name(value: str, limit: int) -> str:
+    def escape(ch: str) -> str:
+        code = ord(ch)
+        if ch == "\\":
+            return "\\\\"
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8 (os.fsdecode's surrogateescape)
+            return f"\\x{code - 0xDC00:02x}"
+        if code < 0x100:
+            return f"\\x{code:02x}"
+        return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+    text = "".join(escape(ch) if ch == "\\" or _unsafe_in_name(ch) else ch for ch in value)
+    if len(text) > limit:
+        import hashlib
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        half = (limit - 14) // 2
+        text = f"{text[:half]}…[{digest}]…{text[-half:]}"
+    return text
+
+
+def _unsafe_in_name(ch: str) -> bool:
+    return not ch.isprintable()  # controls, surrogates, format characters, spaces other than " "
+
+
+def safe_row(row, key: str = "", depth: int = 0):
+    """A copy of ``row`` (a result, or any part of one) in which every string, dict key
+    included, went through ``safe_text`` with the cap of its field, every number is finite, and
+    lists and nesting are bounded. The one place submission-controlled text is made safe."""
+    if isinstance(row, str) or isinstance(row, (bytes, bytearray)):
+        if key == "file":
+            return safe_text(row, FIELD_CHARS["file"], name=True)
+        return safe_text(row, FIELD_CHARS.get(key, DEFAULT_CHARS), keep="tail" if key == "stdout_tail" else "head",
+                         lines=key not in ("name", "code", "diagnosis", "assignment", "status"))
+    if row is None or isinstance(row, bool) or isinstance(row, int) and abs(row) < 2 ** 53:
+        return row
+    if isinstance(row, (int, float)):
+        try:
+            row = float(row)
+        except OverflowError:
+            return None
+        return row if row == row and abs(row) != float("inf") else None
+    if depth > 8:
+        return safe_text(row, 200)
+    if isinstance(row, dict):
+        items = list(row.items())
+        if key == "questions":
+            items = items[:MAX_QUESTIONS]
+        return {safe_text(k, 200, lines=False): safe_row(v, str(k), depth + 1) for k, v in items}
+    if isinstance(row, (list, tuple)):
+        limit = MAX_LIST.get(key, 1000)
+        kept = [safe_row(v, key if isinstance(v, str) else "", depth + 1) for v in list(row[:limit])]
+        if len(row) > limit:
+            kept.append(f"[... {len(row) - limit} more not shown]")
+        return kept
+    return safe_text(row, FIELD_CHARS.get(key, DEFAULT_CHARS))
+
+
+def csv_cell(value) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting (after spaces) with a formula
+    character gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    if text.lstrip(" ").startswith(FORMULA_START):
+        return "'" + text
+    return text
 
 STATUS_WORDS = {
     "graded": "graded",
@@ -34,7 +174,8 @@ def write_atomic(path: Path, content: str | bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # a short temporary name: the target's own name may be near the file system's limit
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -59,10 +200,21 @@ def read_results(out_dir: Path) -> dict:
 
 
 def _fmt(x) -> str:
-    if x is None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError, OverflowError):
         return ""
-    x = float(x)
+    if x != x or abs(x) == float("inf"):
+        return ""
     return str(int(x)) if x == int(x) else f"{x:.4g}"
+
+
+def _number(x) -> float:
+    try:
+        x = float(x)
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
+    return x if x == x and abs(x) != float("inf") else 0.0
 
 
 def _question_key(name: str) -> tuple:
@@ -85,8 +237,11 @@ def row_message(row: dict) -> str:
         return row.get("reason") or row.get("status", "")
     lost = []
     for q, qr in (row.get("questions") or {}).items():
-        if float(qr.get("score", 0)) < float(qr.get("max_score", 0)):
-            codes = sorted({t.get("diagnosis") for t in qr.get("tests", []) if not t.get("passed") and t.get("diagnosis")})
+        if not isinstance(qr, dict):
+            continue
+        if _number(qr.get("score")) < _number(qr.get("max_score")):
+            codes = sorted({str(t.get("diagnosis")) for t in qr.get("tests") or []
+                            if isinstance(t, dict) and not t.get("passed") and t.get("diagnosis")})
             lost.append(q + (f" ({', '.join(codes)})" if codes else ""))
     parts = []
     if row.get("cell_errors"):
@@ -99,18 +254,38 @@ def row_message(row: dict) -> str:
     return "; ".join(parts)
 
 
+def csv_line(row: dict, columns: list[str]) -> list[str]:
+    """One CSV row's cells, every one of them safe to open in a spreadsheet."""
+    qs = row.get("questions") or {}
+    cells = [row.get("file", ""), row.get("assignment") or "", row.get("status", ""),
+             *(_fmt(qs[q].get("score")) if isinstance(qs.get(q), dict) else "" for q in columns),
+             _fmt(row.get("score")), _fmt(row.get("max_score")), safe_text(row_message(row), 2000, lines=False)]
+    return [csv_cell(c) for c in cells]
+
+
 def csv_text(rows: list[dict], columns: list[str]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["file", "assignment", "status", *columns, "score", "max_score", "message"])
+    writer.writerow([csv_cell(c) for c in ["file", "assignment", "status", *columns, "score", "max_score", "message"]])
     for r in rows:
-        qs = r.get("questions") or {}
-        writer.writerow([
-            r["file"], r.get("assignment") or "", r["status"],
-            *(_fmt(qs[q].get("score")) if q in qs else "" for q in columns),
-            _fmt(r.get("score")), _fmt(r.get("max_score")), row_message(r),
-        ])
+        try:
+            line = csv_line(r, columns)
+        except Exception as exc:  # a row we cannot render still gets its line, saying so
+            line = [csv_cell(safe_text(r.get("file", "?") if isinstance(r, dict) else "?", 400, name=True)),
+                    "", "error", *("" for _ in columns), "", "",
+                    csv_cell(f"grader error while writing this row: {type(exc).__name__}")]
+        writer.writerow(line)
     return buf.getvalue()
+
+
+def _code_span(text: str) -> str:
+    """``text`` as Markdown inline code, whatever backticks it holds."""
+    text = text.replace("\n", " ")
+    fence = "`"
+    while fence in text:
+        fence += "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _block(text: str) -> str:
@@ -140,7 +315,7 @@ def feedback_markdown(row: dict) -> str:
     """What a student reads: the score, then per question the points, what failed and what to
     look at. Hidden tests are named only as hidden; their messages come from the shipped checks,
     which never print hidden expected values."""
-    lines = [f"# Feedback for `{Path(row['file']).name}`", ""]
+    lines = [f"# Feedback for {_code_span(PurePosixPath(str(row.get('file', ''))).name)}", ""]
     if row.get("assignment"):
         lines.append(f"Assignment: **{row['assignment']}**  ")
     status = row.get("status", "")
@@ -163,10 +338,12 @@ def feedback_markdown(row: dict) -> str:
             else:
                 lines += [_block(str(err)), ""]
     for q, qr in (row.get("questions") or {}).items():
-        score, possible = qr.get("score", 0), qr.get("max_score", 0)
-        mark = "✅" if float(score) >= float(possible) else "❌"
+        if not isinstance(qr, dict):
+            continue
+        score, possible = qr.get("score") or 0, qr.get("max_score") or 0
+        mark = "✅" if _fmt(score) and float(score) >= float(possible) else "❌"
         lines += [f"## {q}: {_fmt(score)} / {_fmt(possible)} {mark}", ""]
-        tests = qr.get("tests") or []
+        tests = [t for t in qr.get("tests") or [] if isinstance(t, dict)]
         failed = [t for t in tests if not t.get("passed")]
         passed = [t for t in tests if t.get("passed")]
         if passed or not failed:
@@ -174,22 +351,36 @@ def feedback_markdown(row: dict) -> str:
         for t in failed:
             kind = "hidden test" if t.get("hidden") else "test"
             pts = f" ({_fmt(t.get('points'))} points)" if t.get("points") else ""
-            lines.append(f"- ❌ {kind} `{t.get('name', '')}`{pts}")
+            lines.append(f"- ❌ {kind} {_code_span(str(t.get('name', '')))}{pts}")
             if t.get("diagnosis"):
                 lines.append(f"  - likely mistake: **{t['diagnosis']}**")
             msg = _test_message(t)
             if msg:
                 lines += ["", _block(msg), ""]
-        for n in qr.get("notes") or []:
+        for n in [n for n in qr.get("notes") or [] if isinstance(n, dict)]:
             lines += [f"- Note ({n.get('code', '')}): {n.get('message', '')}", ""]
     if status == "graded" and row.get("score") == row.get("max_score") and row.get("max_score"):
         lines += ["Every test passed. Well done.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def summary(rows: list[dict]) -> str:
-    counts = Counter(r["status"] for r in rows)
+ISOLATION_WORDS = {
+    "root": "root (own uid, no network, private filesystem view)",
+    "userns": "userns (namespaces under the grader's uid)",
+    "plain": "plain (NOT ISOLATED: the notebook could read the grader's files and use the network)",
+}
+
+
+def summary(rows: list[dict], skipped: dict | None = None) -> str:
+    """The lines printed at the end of a batch: statuses, isolation, what was skipped, means."""
+    counts = Counter(str(r.get("status")) for r in rows)
     lines = [f"{len(rows)} submission(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))]
+    modes = Counter(str(r["isolation"]) for r in rows if r.get("isolation"))
+    if modes:
+        lines.append("  isolation: " + "; ".join(f"{n} ran {ISOLATION_WORDS.get(m, m)}"
+                                                  for m, n in sorted(modes.items())))
+    if skipped:
+        lines.append("  skipped on purpose (no row): " + ", ".join(f"{n} {why}" for why, n in sorted(skipped.items())))
     by_assignment = defaultdict(list)
     for r in rows:
         if r.get("assignment") and r.get("max_score"):
@@ -202,14 +393,17 @@ def summary(rows: list[dict]) -> str:
 
 
 def write_gradebook(out_dir: Path, rows: list[dict], assignments: dict, *, settings: dict,
-                    previous_feedback: set[str] = frozenset(), final: bool = True) -> None:
-    """Write results.json always; grades.csv and feedback files when ``final``."""
+                    previous_feedback: set[str] = frozenset(), final: bool = True,
+                    skipped: dict | None = None) -> None:
+    """Write results.json always; grades.csv and feedback files when ``final``. ``skipped``:
+    files found but skipped on purpose, counted by why (hidden files, other suffixes)."""
     out_dir = Path(out_dir)
     results = {
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "complete": final,
-        "settings": settings,
-        "assignments": assignments,
+        "settings": safe_row(settings),
+        "assignments": safe_row(assignments),
+        "skipped": safe_row(dict(skipped or {})),
         "submissions": rows,
     }
     if final:
@@ -217,14 +411,42 @@ def write_gradebook(out_dir: Path, rows: list[dict], assignments: dict, *, setti
         current = set()
         for r in rows:
             if r.get("feedback"):
-                write_atomic(out_dir / r["feedback"], feedback_markdown(r))
                 current.add(r["feedback"])
+                try:
+                    write_atomic(out_dir / r["feedback"], feedback_markdown(r))
+                except Exception as exc:  # this row's problem, never the batch's
+                    row_error(r, f"the grader could not write the feedback file "
+                                 f"({type(exc).__name__}: {safe_text(exc, 300, lines=False)})")
         for stale in set(previous_feedback) - current:  # feedback of files no longer graded here
-            p = out_dir / stale
+            p = out_dir / str(stale)
             if p.parent == feedback_dir and p.suffix == ".md":
-                p.unlink(missing_ok=True)
+                try:
+                    p.unlink(missing_ok=True)
+                except OSError:
+                    pass
         write_atomic(out_dir / CSV_FILE, csv_text(rows, question_columns(rows, assignments)))
-    write_atomic(out_dir / RESULTS_FILE, json.dumps(results, indent=1, default=_json_default))
+    results["submissions"] = [_json_ready(r) for r in rows]
+    write_atomic(out_dir / RESULTS_FILE, json.dumps(results, indent=1, ensure_ascii=False, allow_nan=False,
+                                                    default=_json_default))
+
+
+def row_error(row: dict, reason: str) -> None:
+    """Turn ``row`` into an ``error`` row (kept points stay; errors are regraded next run)."""
+    row["status"] = "error"
+    row["reason"] = (f"{row['reason']}; " if row.get("reason") else "") + reason
+    row["cache_key"] = None
+
+
+def _json_ready(row):
+    """``row`` if it serialises as strict JSON, else the row reduced to what does, with a reason."""
+    try:
+        json.dumps(row, ensure_ascii=False, allow_nan=False, default=_json_default).encode("utf-8")
+        return row
+    except Exception as exc:
+        file = row.get("file", "?") if isinstance(row, dict) else "?"
+        return {"file": safe_text(file, FIELD_CHARS["file"], name=True), "status": "error",
+                "reason": f"grader error while writing this row: {type(exc).__name__}",
+                "score": None, "max_score": None, "questions": {}, "cell_errors": [], "cache_key": None}
 
 
 def _json_default(obj):

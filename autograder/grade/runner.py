@@ -15,19 +15,26 @@ Result dict::
      "questions": {"q1": {"score": float, "max_score": float,
                           "tests": [{"name", "hidden", "passed", "points", "message", "diagnosis"}]}},
      "score": float, "max_score": float, "stdout_tail": str,
-     "isolation": {"mode": "root" | "userns" | "plain", ...}}
+     "isolation": {"mode": "root" | "userns" | "plain", ...},
+     "transient": bool}                  # a crash that may have come from outside (SIGKILL):
+                                         # grade again rather than keep the result
+
+A child that breaks the protocol (a frame that is not JSON, not a message, over the cap) is
+the notebook's doing: status ``crashed`` with ``PROTOCOL_BROKEN`` in the reason.
 """
 import builtins
 import copy
 import functools
+import json
 import re
+import signal
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import nbformat
 
-from autograder.grade import protocol
+from autograder.grade import magics, protocol
 from autograder.grade.sandbox import Child, ChildGone, Limits, SandboxError, default_masked_paths, uid_slots
 
 DIAGNOSIS = re.compile(r"Likely mistake \(([\w-]+)\)")
@@ -35,7 +42,9 @@ MAX_SUPPLIED_CALLS = 100_000  # dependency calls answered per call of a student 
 PLAIN = ("plain data: a numpy array of numbers or booleans, a number, a string, None, "
          "or a tuple/list/dict (str keys) of those")
 
-__all__ = ["grade_notebook", "Limits", "read_code_cells", "InvalidNotebook"]
+__all__ = ["grade_notebook", "Limits", "read_code_cells", "InvalidNotebook", "probe_isolation"]
+PROTOCOL_BROKEN = "the notebook's process broke the grading protocol"
+ISOLATED_MODES = ("root", "userns")  # "plain" is not isolated: see the sandbox's docstring
 
 
 
@@ -55,8 +64,30 @@ class GradingUnavailable(RuntimeError):
     """The submission's process could not answer (crashed, timed out, limit reached)."""
 
 
+class ProtocolBroken(Exception):
+    """The submission's process sent something that is not a message of the protocol."""
+
+
+def _receive(child, deadline):
+    """The child's next message (a dict); ProtocolBroken when it sent anything else."""
+    try:
+        message = child.receive(deadline)
+    except ChildGone as gone:
+        # Child.receive raises ChildGone from the ProtocolError (context kept; older wording: "junk")
+        if isinstance(gone.__context__, protocol.ProtocolError) or "junk" in str(gone):
+            raise ProtocolBroken(str(gone.__context__ or gone)) from None
+        raise
+    if not isinstance(message, dict):
+        child.kill()
+        raise ProtocolBroken(f"it sent {type(message).__name__} where a message was expected")
+    return message
+
+
 def read_code_cells(notebook_bytes):
-    """Notebook bytes -> [(cell index, Python source)] with IPython syntax turned into calls."""
+    """Notebook bytes -> [(cell index, Python source)], IPython syntax run as IPython runs it
+    where it matters (``magics.to_python``: ``%%time``, ``%%capture``, ``%%timeit``, ...; shell
+    escapes refused). Only the cells are read: a v4 notebook is not schema-validated (that
+    costs seconds on a large one, and nothing here needs it); older formats go through nbformat."""
     if not notebook_bytes or not notebook_bytes.strip():
         raise InvalidNotebook("the file is empty")
     try:
@@ -64,11 +95,13 @@ def read_code_cells(notebook_bytes):
     except UnicodeDecodeError:
         raise InvalidNotebook("the file is not UTF-8 text") from None
     try:
-        notebook = nbformat.reads(text, as_version=4)
-    except Exception as exc:  # nbformat raises JSON, validation and version errors of many kinds
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raw = json.loads(text)
+        cells = raw.get("cells") if isinstance(raw, dict) and raw.get("nbformat", 4) == 4 else None
+        if not isinstance(cells, list):
+            cells = nbformat.reads(text, as_version=4).get("cells")
+    except Exception as exc:  # JSON, validation and version errors of many kinds
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise InvalidNotebook(f"not a Jupyter notebook ({first})") from None
-    cells = notebook.get("cells")
     if not isinstance(cells, list):
         raise InvalidNotebook("the notebook has no list of cells")
     from IPython.core.inputtransformer2 import TransformerManager
@@ -78,12 +111,8 @@ def read_code_cells(notebook_bytes):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        try:
-            source = transformer.transform_cell(source)
-        except Exception:
-            pass  # leave it as is; a SyntaxError will be recorded for the cell
-        code.append((index, source))
+        source = "".join(map(str, source)) if isinstance(source, list) else str(source)
+        code.append((index, magics.to_python(source, transformer)))
     if not code:
         raise InvalidNotebook("the notebook has no code cells")
     return code
@@ -95,8 +124,10 @@ class _Session:
     """The submission's process as seen by the tests: restarts without the cells that crashed
     or hung, so that questions answered before them keep their points."""
 
-    def __init__(self, cells, limits, support_files, masked, slot):
+    def __init__(self, cells, limits, support_files, masked, slot, require_isolation=False):
         self.cells, self.limits = cells, limits
+        self.require_isolation = require_isolation
+        self.transient = False      # the process died of SIGKILL (possibly the OOM killer), or its init vanished
         self.support_files, self.masked, self.slot = support_files, masked, slot
         self.deadline = time.monotonic() + limits.submission_timeout
         self.child = None
@@ -114,7 +145,9 @@ class _Session:
 
     def _retire(self):
         if self.child is not None:
-            self.child.kill()
+            info = self.child.kill()
+            if isinstance(info, dict) and (info.get("signal") == signal.SIGKILL or info.get("lost")):
+                self.transient = True
             tail = self.child.output_tail()
             if tail:
                 self.tails.append(tail)
@@ -145,6 +178,13 @@ class _Session:
                 self._problem("error", self.unavailable)
                 continue
             self.isolation = self.child.isolation
+            mode = self.isolation.get("mode") if isinstance(self.isolation, dict) else None
+            if self.require_isolation and mode not in ISOLATED_MODES:
+                self._retire()  # before any of the notebook's code runs
+                self.unavailable = (f"grading refused: the sandbox cannot isolate the notebook here "
+                                    f"(mode {mode!r}); see --allow-unisolated")
+                self._problem("error", self.unavailable)
+                continue
             self._run_cells()
         return self.child
 
@@ -156,12 +196,12 @@ class _Session:
             child.send({"op": "run", "cells": cells})
             while True:
                 budget = min(time.monotonic() + limits.cell_timeout, self.deadline)
-                event = child.receive(budget)
+                event = _receive(child, budget)
                 kind = event.get("event")
                 if kind == "cell":
-                    current = event.get("cell")
+                    current = event.get("cell") if type(event.get("cell")) is int else None
                 elif kind == "cell_done":
-                    if event.get("error") and current not in self.cell_errors:
+                    if event.get("error") and current is not None and current not in self.cell_errors:
                         self.cell_errors[current] = str(event["error"])[:2000]
                     current = None
                 elif kind == "ready":
@@ -172,6 +212,8 @@ class _Session:
                     else f"{limits.cell_timeout:g} s")
             reason = f"cell {_human(current)} did not finish within {what}"
             self._leave_out(current, "timeout", reason)
+        except ProtocolBroken as broken:
+            self._leave_out(current, "crashed", f"cell {_human(current)}: {PROTOCOL_BROKEN} ({broken})")
         except ChildGone as gone:
             self._leave_out(current, "crashed", f"cell {_human(current)} ended the process: {gone}")
 
@@ -192,12 +234,12 @@ class _Session:
         budget = min(now + self.limits.call_timeout, self.deadline)
         try:
             child.send(message)
-            reply = child.receive(budget)
+            reply = _receive(child, budget)
             asked = 0
             while reply.get("event") == "dep":  # the function called one of the student's others
                 asked += 1
                 child.send(self._supply(reply, supplied if asked <= MAX_SUPPLIED_CALLS else None))
-                reply = child.receive(budget)
+                reply = _receive(child, budget)
             return reply
         except TimeoutError:
             late = time.monotonic() >= self.deadline - 0.01
@@ -206,6 +248,11 @@ class _Session:
                       f"{what} did not return within {self.limits.call_timeout:g} s")
             self._retire()
             self._problem("timeout", reason)
+            raise GradingUnavailable(reason) from None
+        except ProtocolBroken as broken:
+            reason = f"during {what}, {PROTOCOL_BROKEN} ({broken})"
+            self._retire()
+            self._problem("crashed", reason)
             raise GradingUnavailable(reason) from None
         except ChildGone as gone:
             reason = f"{what} ended the notebook's process: {gone}"
@@ -236,7 +283,8 @@ class _Session:
         return self._ask({"op": "lookup", "name": name}, f"looking up {name!r}")
 
     def names(self):
-        return self._ask({"op": "names"}, "listing names").get("names", [])
+        names = self._ask({"op": "names"}, "listing names").get("names")
+        return [n for n in names if type(n) is str] if isinstance(names, list) else []
 
     def call(self, name, args, kwargs, supplied=None, with_changes=False):
         limit = self.limits.return_mb * 1024 * 1024
@@ -412,21 +460,37 @@ def _one_note_per_code(notes):
     return list(firsts.values())
 
 
-def _result(status, reason, questions, cell_errors=(), tail="", isolation=None):
+def _result(status, reason, questions, cell_errors=(), tail="", isolation=None, transient=False):
     return {"status": status, "reason": reason,
             "cell_errors": [{"cell": c, "error": e} for c, e in sorted(dict(cell_errors).items())],
             "questions": questions,
             "score": float(sum(q["score"] for q in questions.values())),
             "max_score": float(sum(q["max_score"] for q in questions.values())),
-            "stdout_tail": tail, "isolation": isolation or {}}
+            "stdout_tail": tail, "isolation": isolation or {}, "transient": transient}
 
 
-def grade_notebook(notebook_bytes, tests, limits=None, support_files=None, hide=()):
+def probe_isolation(limits=None):
+    """The isolation mode a notebook's process gets on this machine ("root", "userns" or
+    "plain"), from a child started and ended at once (no notebook code runs). Raises
+    SandboxError when the sandbox does not start at all."""
+    slot = uid_slots.acquire()
+    try:
+        child = Child(limits or Limits(), slot, _masked_paths(()), {})
+        try:
+            return str((child.isolation or {}).get("mode") or "unknown")
+        finally:
+            child.kill()
+    finally:
+        uid_slots.release(slot)
+
+
+def grade_notebook(notebook_bytes, tests, limits=None, support_files=None, hide=(), require_isolation=False):
     """Grade one submitted notebook (bytes) against Otter exception test files, by value.
 
     support_files: {file name: bytes} copied into the child's private working directory
     (e.g. parameters.npz, backprop_checks.py). hide: extra folders or files to make invisible
     to the child (the repository, the test files' folders, homes and temp dirs always are).
+    require_isolation: refuse (status "error") rather than run the notebook unisolated.
     """
     limits = limits or Limits()
     try:
@@ -435,7 +499,7 @@ def grade_notebook(notebook_bytes, tests, limits=None, support_files=None, hide=
         return _result("invalid", str(exc), _run_tests(tests, {}))
     masked = _masked_paths(tuple(sorted(set(map(str, hide)) | _test_folders(tests))))
     slot = uid_slots.acquire()
-    session = _Session(cells, limits, dict(support_files or {}), masked, slot)
+    session = _Session(cells, limits, dict(support_files or {}), masked, slot, require_isolation)
     try:
         try:
             session.ensure()
@@ -452,4 +516,5 @@ def grade_notebook(notebook_bytes, tests, limits=None, support_files=None, hide=
         if reason not in reasons:
             reasons.append(reason)
     tail = "\n[restarted]\n".join(session.tails)[-limits.tail_chars:]
-    return _result(status, "; ".join(reasons), questions, session.cell_errors, tail, session.isolation)
+    return _result(status, "; ".join(reasons), questions, session.cell_errors, tail, session.isolation,
+                   session.transient)

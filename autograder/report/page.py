@@ -28,7 +28,14 @@ th, td { border: 1px solid #dde1e8; padding: 6px 9px; text-align: left; vertical
 th { background: #eef1f5; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { font-size: 13px; } .status { font-weight: 600; } .none { color: #5b6475; font-style: italic; }
 .reason { white-space: pre-wrap; word-break: break-word; max-width: 640px; }
+.warning { color: #b3261e; font-weight: 600; }
 """
+
+ISOLATION_WORDS = {
+    "root": "root (own unprivileged uid, no network, private view of the files)",
+    "userns": "user namespaces (no network, private view of the files, the grader's uid)",
+    "plain": "NOT ISOLATED (the notebook could read the grader's files and use the network)",
+}
 
 
 def _pct(value):
@@ -53,6 +60,16 @@ def _headline(summary):
         _card(summary.total_mistakes(), "diagnosed mistakes"),
     ]
     return '<div class="cards">' + "".join(cards) + "</div>"
+
+
+def _isolation(summary):
+    """Where the notebooks ran: the sandbox's isolation mode, per number of submissions."""
+    if not summary.isolation:
+        return ""
+    parts = ", ".join(f"{n} in {escape(ISOLATION_WORDS.get(mode, mode))}"
+                      for mode, n in sorted(summary.isolation.items()))
+    css = "sub warning" if summary.unisolated else "sub"
+    return f'<p class="{css}">Sandbox: {parts}.</p>'
 
 
 def _assignment_table(summary):
@@ -142,6 +159,7 @@ def render(summary, figures, title="Backprop Lab: class report"):
 <body><main>
 <h1>{escape(title)}</h1>
 <p class="sub">{summary.submissions} submission(s): {status}.{generated}</p>
+{_isolation(summary)}
 {_headline(summary)}
 <h2>Assignments</h2>
 {_assignment_table(summary)}

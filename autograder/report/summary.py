@@ -44,6 +44,14 @@ class ClassSummary:
     # the gradebook by student, when grading had a roster or a due date
     students: StudentSection | None = None
 
+    # sandbox isolation mode ("root", "userns", "plain") -> submissions whose notebook ran in it
+    isolation: Counter = field(default_factory=Counter)
+
+    @property
+    def unisolated(self) -> int:
+        """Submissions whose notebook ran without isolation (mode "plain")."""
+        return sum(n for mode, n in self.isolation.items() if mode not in ("root", "userns"))
+
     @property
     def graded(self) -> int:
         return self.status_counts.get("graded", 0)
@@ -87,6 +95,8 @@ def summarize(results: dict | GradingResults) -> ClassSummary:
     for sub in results.submissions:
         summary.submissions += 1
         summary.status_counts[sub.status.value] += 1
+        if sub.extra.get("isolation"):
+            summary.isolation[str(sub.extra["isolation"])] += 1
         if sub.status is not Status.GRADED:
             summary.not_graded.append({"file": sub.file, "assignment": sub.assignment or "", "status": sub.status.value,
                                        "reason": sub.reason, "score": sub.score, "max_score": sub.max_score})
