@@ -129,6 +129,14 @@ def readable_python(folder: Path):
 def install(bundle: Path, python: Path, label: str) -> Path:
     """Gradescope's image build: unzip into <root>/source, run setup.sh, copy run_autograder."""
     root = Path(tempfile.mkdtemp(prefix="autograder-", dir="/tmp"))
+    try:
+        return _install(bundle, python, label, root)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+
+
+def _install(bundle: Path, python: Path, label: str, root: Path) -> Path:
     root.chmod(0o755)  # like /autograder: what keeps the student out is ours to do
     for sub in ("source", "submission", "results"):
         (root / sub).mkdir()
