@@ -8,10 +8,14 @@ For each exercise, Otter Assign reads the committed master notebook
 - the exercise's data files (e.g. ``parameters.npz``);
 - ``solutions/``, in the autograder bundle only (Otter's ``autograder_files``), for hidden tests.
 
+The bundle is then made Gradescope-ready (``autograder.build.gradescope``): its ``setup.sh``
+installs from pip and apt only and its ``run_autograder`` grades by value with this project's
+grader; ``otter run`` still reads it as before.
+
 Otter Assign runs every test against the solutions (its own check) before we copy out:
 
     DIR/<exercise>/student/<exercise>.ipynb      + support files; public tests in its metadata
-    DIR/<exercise>/autograder/<exercise>-autograder_<timestamp>.zip   (for otter run / Gradescope)
+    DIR/<exercise>/autograder/<exercise>-autograder_<timestamp>.zip   (for Gradescope / otter run)
     DIR/<exercise>/autograder/<exercise>.ipynb   (the solution notebook Otter graded)
 
 Both notebooks then get the student folder's support files inside them and a first cell that
@@ -65,9 +69,12 @@ def failed_questions(text):
     return sorted({name for name, block in zip(parts[1::2], parts[2::2]) if "❌" in block})
 
 
-def build_exercise(exercise, out):
-    """Run Otter Assign on one exercise; return {"student": path, "bundle": path, "seconds": float}."""
+def build_exercise(exercise, out, hidden_visibility=None):
+    """Run Otter Assign on one exercise; return {"student": path, "bundle": path, "seconds": float}.
+    ``hidden_visibility``: when Gradescope shows hidden tests (default: the assignment's show_hidden)."""
     from otter.assign import main as otter_assign
+
+    from autograder.build.gradescope import make_bundle
 
     start = time.perf_counter()
     target = Path(out) / exercise
@@ -91,7 +98,8 @@ def build_exercise(exercise, out):
         bundles = sorted((result / "autograder").glob("*.zip"))
         if len(bundles) != 1:
             raise BuildError(f"{exercise}: expected one autograder zip, found {[b.name for b in bundles]}")
-        shutil.copy2(bundles[0], target / "autograder" / bundles[0].name)
+        make_bundle(bundles[0], target / "student", target / "autograder" / bundles[0].name,
+                    hidden_visibility=hidden_visibility)
         shutil.copy2(result / "autograder" / f"{exercise}.ipynb", target / "autograder" / f"{exercise}.ipynb")
     for notebook in (target / "student" / f"{exercise}.ipynb", target / "autograder" / f"{exercise}.ipynb"):
         try:  # both work alone: the student folder's files travel inside them
@@ -115,7 +123,7 @@ def normalize_student_notebook(path):
     path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def build(exercises=None, out="dist", progress=True):
+def build(exercises=None, out="dist", progress=True, hidden_visibility=None):
     """Build ``exercises`` (default: every exercise with a master notebook) into ``out``."""
     from tqdm import tqdm
 
@@ -127,7 +135,7 @@ def build(exercises=None, out="dist", progress=True):
     bar = tqdm(exercises, desc="building", unit="assignment", disable=not progress, file=sys.stderr)
     for exercise in bar:
         bar.set_postfix_str(exercise)
-        results[exercise] = build_exercise(exercise, out)
+        results[exercise] = build_exercise(exercise, out, hidden_visibility)
     return results
 
 

@@ -45,6 +45,16 @@ tests/test_grade_isolation.py):
     the run ends, G (root, init of the namespace) kills every process in it and reaps them
     all before it reports, so nothing (background forks, setsid daemons) outlives the run.
 
+As root where namespaces are refused (mode "root-uid"; only when asked for, through
+`FORCED_MODE`: the Gradescope entry point picks it when "root" cannot start, e.g. in a container
+whose seccomp profile blocks unshare or mount): S still runs as the unprivileged slot uid,
+without capabilities and with no_new_privs, in a private temporary working directory; at the
+end every process of that uid is killed (so no other grader may use it at the same time: the
+Gradescope entry point sets `UID_BASE` to a block no process uses). There is no masking: what keeps the tests and the
+reference away is file permissions (the caller makes them readable by root only, e.g. chmod
+go= on Gradescope's /autograder/source). S can use the network and see other processes in
+/proc (not their memory or environment).
+
 Not root, with unprivileged user namespaces (mode "userns"): the same network, mount, PID
 and IPC namespaces inside a user namespace that maps only the grader's own uid; S drops all
 capabilities and sets no_new_privs. Differences: S runs under the grader's uid (in the
@@ -85,6 +95,10 @@ import numpy as np
 from autograder.grade import protocol
 
 GRADE_DIR = Path(__file__).resolve().parent
+ROOT_MODES = ("root", "root-uid")  # S runs as an unprivileged slot uid
+MODES = (*ROOT_MODES, "userns", "plain")
+# None: "root" as root, else "userns". A caller may force one of MODES (see the docstring).
+FORCED_MODE = None
 REPO_ROOT = GRADE_DIR.parent.parent
 UID_BASE = 61000
 WORKDIR = "/tmp/submission"
@@ -250,7 +264,10 @@ class Child:
         out_r, out_w = os.pipe()
         kill_r, kill_w = os.pipe()
         self.chan, self.status, self._kill_w = chan, status, kill_w
-        mode = "root" if os.geteuid() == 0 else "userns"
+        mode = FORCED_MODE or ("root" if os.geteuid() == 0 else "userns")
+        as_root = os.geteuid() == 0
+        if mode not in MODES or ((mode in ROOT_MODES) != as_root and mode != "userns"):  # never plain as root
+            raise SandboxError(f"sandbox mode {mode!r} is not available {'as' if as_root else 'without'} root")
         keep = python_paths()
         config = {"mode": mode, "uid": UID_BASE + slot, "limits": asdict(limits),
                   "mask": _nest_free(set(masked_paths) | _closed_ancestors(keep)), "keep": keep, "host_uid": os.getuid(), "host_gid": os.getgid()}
@@ -469,8 +486,8 @@ def _init(config, chan_fd, out_fd, status_fd, kill_fd):
         import tempfile
         workdir = tempfile.mkdtemp(prefix="backprop-submission-")
         isolation["pid_namespace"] = False
-    uid = config["uid"] if mode == "root" else os.getuid()
-    gid = config["uid"] if mode == "root" else os.getgid()
+    uid = config["uid"] if mode in ROOT_MODES else os.getuid()
+    gid = config["uid"] if mode in ROOT_MODES else os.getgid()
     os.chown(workdir, uid, gid)
     isolation.update(uid=uid, workdir=workdir)
 
@@ -505,6 +522,8 @@ def _init(config, chan_fd, out_fd, status_fd, kill_fd):
             os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    if mode == "root-uid":
+        _kill_every_process_of(uid)
     while True:
         try:
             done, status_code = os.waitpid(-1, 0)
@@ -522,6 +541,21 @@ def _init(config, chan_fd, out_fd, status_fd, kill_fd):
         elif os.WIFEXITED(ended_alone):
             report["code"] = os.WEXITSTATUS(ended_alone)
     protocol.send_frame(status, report, 1 << 20)
+
+
+def _kill_every_process_of(uid):
+    """Without a PID namespace: kill every process of the slot uid (daemons the notebook left).
+    A helper does it as that uid, where kill(-1) reaches exactly that uid's processes."""
+    helper = os.fork()
+    if helper == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)  # on Linux, never the caller itself
+        finally:
+            os._exit(0)
+    os.waitpid(helper, 0)
 
 
 def _mask_filesystem(masks, keeps, limits):
@@ -581,7 +615,7 @@ def _count_processes(uid):
 def _become_student(mode, limits, uid, gid, workdir, chan_fd, out_fd):
     """Process S: limits, drop privileges, plumbing, then serve the grader's requests."""
     mb = 1024 * 1024
-    nproc = limits.max_processes if mode == "root" else _count_processes(uid) + limits.max_processes
+    nproc = limits.max_processes if mode in ROOT_MODES else _count_processes(uid) + limits.max_processes
     for which, value in ((resource.RLIMIT_AS, limits.memory_mb * mb),
                          (resource.RLIMIT_NPROC, nproc),
                          (resource.RLIMIT_FSIZE, limits.file_mb * mb),
@@ -589,7 +623,7 @@ def _become_student(mode, limits, uid, gid, workdir, chan_fd, out_fd):
                          (resource.RLIMIT_CORE, 0)):
         resource.setrlimit(which, (value, value))
     os.chdir(workdir)
-    if mode == "root":
+    if mode in ROOT_MODES:
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)  # as root -> unprivileged: all capabilities are gone
