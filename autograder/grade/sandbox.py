@@ -85,7 +85,8 @@ import numpy as np
 from autograder.grade import protocol
 
 GRADE_DIR = Path(__file__).resolve().parent
-REPO_ROOT = GRADE_DIR.parent.parent
+REPO_ROOT = GRADE_DIR.parent.parent  # the repository, or site-packages when installed from a wheel
+BUNDLED_COURSE = GRADE_DIR.parent / "course"  # a wheel's copy of assignments/ (autograder.BUNDLED_COURSE)
 UID_BASE = 61000
 WORKDIR = "/tmp/submission"
 
@@ -216,16 +217,28 @@ def _closed_ancestors(paths):
 
 def default_masked_paths(extra=()):
     """Folders and files hidden from the child: the repository (solutions/, tests, dist/),
-    homes, temp folders, an installed copy of `solutions`, and `extra`."""
-    paths = [REPO_ROOT, "/root", "/home", "/var/tmp", *extra]
-    try:  # an installed (non-editable) copy of the reference solutions
-        import importlib.util
-        spec = importlib.util.find_spec("solutions")
+    homes, temp folders, an installed copy of `solutions`, the course installed with a wheel
+    (master notebooks: solutions and hidden tests), and `extra`. Installed from a wheel,
+    REPO_ROOT is site-packages, which the child needs: then only those two are masked."""
+    paths = [*([] if _is_site_packages(REPO_ROOT) else [REPO_ROOT]), BUNDLED_COURSE, "/root", "/home",
+             "/var/tmp", *extra]
+    try:  # an installed (non-editable) copy of the reference solutions, found on sys.path: while
+        # grading, `solutions` imports from the bundle in memory, whose spec has no folder
+        import importlib.machinery
+        spec = importlib.machinery.PathFinder.find_spec("solutions")
         if spec is not None and spec.submodule_search_locations:
             paths.extend(spec.submodule_search_locations)
     except (ImportError, ValueError):
         pass
     return _nest_free(str(Path(p).resolve()) for p in paths if Path(p).exists())
+
+
+def _is_site_packages(folder):
+    import site
+    import sysconfig
+    found = {*site.getsitepackages(), site.getusersitepackages(),
+             *(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))}
+    return Path(folder).resolve() in {Path(p).resolve() for p in found}
 
 
 def _nest_free(paths):
@@ -537,19 +550,28 @@ def _mask_filesystem(masks, keeps, limits):
             os.mkdir(stage, 0o755)
             _mount(keep, stage, None, MS_BIND | MS_REC, None)
             staged.append((stage, keep))
-    for path in masks:
-        if not os.path.lexists(path):
-            continue  # under a folder masked already (or gone): not reachable anyway
-        if os.path.isdir(path):
-            opened = any(Path(path) in Path(keep).parents for _, keep in staged)
-            mode = "755" if opened else "000"
-            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size=64k,mode={mode}")
-        else:
-            _mount("/dev/null", path, None, MS_BIND, None)
+    # a mask inside a re-bound interpreter folder (the installed `solutions`, a wheel's course)
+    # goes on after the re-binding, which would otherwise cover it
+    inside = [m for m in masks if any(Path(keep) in Path(m).parents for _, keep in staged)]
+    for path in [m for m in masks if m not in inside]:
+        _cover(path, opened=any(Path(path) in Path(keep).parents for _, keep in staged))
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits.file_mb * 4}m,mode=1777")
     for stage, keep in staged:
         os.makedirs(keep, 0o755, exist_ok=True)
         _mount(stage, keep, None, MS_BIND | MS_REC, None)
+    for path in inside:
+        _cover(path, opened=False)
+
+
+def _cover(path, opened):
+    """Cover one folder with an empty tmpfs (mode 755 if `opened`: a kept folder lies below it,
+    else 000), or one file with /dev/null."""
+    if not os.path.lexists(path):
+        return  # under a folder masked already (or gone): not reachable anyway
+    if os.path.isdir(path):
+        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size=64k,mode={'755' if opened else '000'}")
+    else:
+        _mount("/dev/null", path, None, MS_BIND, None)
 
 
 def _reap(pid):
