@@ -230,7 +230,7 @@ def default_masked_paths(extra=()):
             paths.extend(spec.submodule_search_locations)
     except (ImportError, ValueError):
         pass
-    return _nest_free(str(Path(p).resolve()) for p in paths if Path(p).exists())
+    return _nest_free((str(Path(p).resolve()) for p in paths if Path(p).exists()), python_paths())
 
 
 def _is_site_packages(folder):
@@ -241,9 +241,15 @@ def _is_site_packages(folder):
     return Path(folder).resolve() in {Path(p).resolve() for p in found}
 
 
-def _nest_free(paths):
+def _nest_free(paths, keeps=()):
+    """`paths` less those inside another one (covered with it), unless a folder in `keeps` between
+    the two is bound back (the interpreter's), which would show them again."""
     unique = sorted(set(paths))
-    return [p for p in unique if not any(Path(q) in Path(p).parents for q in unique)]
+
+    def covered(p, q):
+        return Path(q) in Path(p).parents and not any(
+            Path(q) in Path(k).parents and (Path(k) == Path(p) or Path(k) in Path(p).parents) for k in keeps)
+    return [p for p in unique if not any(covered(p, q) for q in unique)]
 
 
 # ====================================================================== one child (grader side)
@@ -266,7 +272,7 @@ class Child:
         mode = "root" if os.geteuid() == 0 else "userns"
         keep = python_paths()
         config = {"mode": mode, "uid": UID_BASE + slot, "limits": asdict(limits),
-                  "mask": _nest_free(set(masked_paths) | _closed_ancestors(keep)), "keep": keep, "host_uid": os.getuid(), "host_gid": os.getgid()}
+                  "mask": _nest_free(set(masked_paths) | _closed_ancestors(keep), keep), "keep": keep, "host_uid": os.getuid(), "host_gid": os.getgid()}
         try:
             _zygote.spawn(config, [chan_child.fileno(), out_w, status_child.fileno(), kill_r])
         finally:
