@@ -20,6 +20,7 @@ import os
 import sys
 import time
 import traceback
+from dataclasses import asdict
 from pathlib import Path
 
 from autograder.grade import gradebook
@@ -48,13 +49,15 @@ def make_limits(timeout: float):
 
 
 def grade_one(assignment: Assignment, notebook_bytes: bytes, timeout: float, *, tests=None,
-              hide=()) -> dict:
+              hide=(), limits=None) -> dict:
     """Grade one notebook with the core; errors inside the grader become an ``error`` result.
-    Call inside ``modules_installed`` (the test files import the bundle's modules)."""
+    Call inside ``modules_installed`` (the test files import the bundle's modules).
+    ``limits`` (a ``Limits``) wins over ``timeout``."""
     try:
         from autograder.grade.runner import grade_notebook
         result = grade_notebook(notebook_bytes, tests if tests is not None else assignment.fresh_tests(),
-                                make_limits(timeout), dict(assignment.support_files), hide=tuple(hide))
+                                limits or make_limits(timeout), dict(assignment.support_files),
+                                hide=tuple(hide))
         return normalise_result(result, assignment)
     except Exception as exc:
         print(f"grader error: {traceback.format_exc(limit=8)}", file=sys.stderr)
@@ -138,16 +141,19 @@ def _row(sub: Submission, sha: str, assignment: str | None, result: dict, cache_
     }
 
 
-def _cache_key(sha: str, assignment: Assignment, timeout: float, fingerprint: str) -> str:
-    return hashlib.sha256(f"{sha}|{assignment.name}|{assignment.tests_hash}|{timeout}|{fingerprint}"
+def _cache_key(sha: str, assignment: Assignment, limits, fingerprint: str) -> str:
+    return hashlib.sha256(f"{sha}|{assignment.name}|{assignment.tests_hash}|{limits}|{fingerprint}"
                           .encode()).hexdigest()
 
 
 def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None = None,
                 workers: int | None = None, timeout: float = 60.0, progress: bool = True,
-                log=print) -> list[dict]:
-    """Grade every submission under ``paths`` into ``out_dir``; returns the gradebook rows."""
+                log=print, limits=None) -> list[dict]:
+    """Grade every submission under ``paths`` into ``out_dir``; returns the gradebook rows.
+    ``limits`` (a ``Limits``: every sandbox limit) wins over ``timeout`` (the submission's only)."""
     out_dir = Path(out_dir)
+    limits = limits or make_limits(timeout)
+    timeout = limits.submission_timeout
     start = time.perf_counter()
     assignments, problems = load_assignments(Path(dist))
     for p in problems:
@@ -157,7 +163,7 @@ def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None 
     previous = gradebook.read_results(out_dir)
     cached = {r.get("file"): r for r in previous.get("submissions", []) if isinstance(r, dict)}
     previous_feedback = {r.get("feedback") for r in cached.values() if r.get("feedback")}
-    settings = {"timeout": timeout, "grader": fingerprint, "dist": str(dist)}
+    settings = {"timeout": timeout, "limits": asdict(limits), "grader": fingerprint, "dist": str(dist)}
     assignments_info = {a.name: {"questions": a.questions, "max_score": a.max_score,
                                  "tests_hash": a.tests_hash, "bundle": str(a.bundle)}
                         for a in assignments.values()}
@@ -184,7 +190,7 @@ def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None 
                 rows[i] = _row(sub, loaded.sha256, name, error_result(a, reason, status), None)
                 continue
             a = assignments[name]
-            key = _cache_key(loaded.sha256, a, timeout, fingerprint)
+            key = _cache_key(loaded.sha256, a, limits, fingerprint)
             old = cached.get(sub.file)
             if old and old.get("cache_key") == key and old.get("status") != "error":
                 row = dict(old)
@@ -212,7 +218,7 @@ def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None 
     try:
         bar = _progress(len(todo), progress)
         hide = {Path(dist).resolve(), out_dir.resolve(), *(Path(p).resolve() for p in paths)}
-        for i, result, seconds in _run_pool(todo, assignments, timeout, workers, hide=sorted(map(str, hide))):
+        for i, result, seconds in _run_pool(todo, assignments, limits, workers, hide=sorted(map(str, hide))):
             sub = submissions[i]
             keep_key = keys[i] if result["status"] != "error" else None  # errors are retried next run
             rows[i] = _row(sub, shas[i], names[i], result, keep_key, seconds)
@@ -263,7 +269,7 @@ def _groups(names: list[str], assignments: dict[str, Assignment]) -> list[list[s
     return groups
 
 
-def _run_pool(todo, assignments, timeout, workers, hide=()):
+def _run_pool(todo, assignments, limits, workers, hide=()):
     """Yield (index, result, seconds) for every task; threads grade, children do the work."""
     if not todo:
         return
@@ -282,7 +288,8 @@ def _run_pool(todo, assignments, timeout, workers, hide=()):
                 start = time.perf_counter()
                 if isinstance(tests[name], Exception):
                     return i, error_result(assignments[name], f"grader error: cannot load the tests: {tests[name]}"), 0.0
-                result = grade_one(assignments[name], data, timeout, tests=tests[name], hide=hide)
+                result = grade_one(assignments[name], data, limits.submission_timeout, tests=tests[name],
+                                   hide=hide, limits=limits)
                 return i, result, time.perf_counter() - start
 
             with cf.ThreadPoolExecutor(workers, thread_name_prefix="grade") as pool:
