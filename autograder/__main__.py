@@ -156,11 +156,15 @@ def build_parser(prog=None):
 
 
 def configure_logging(verbose=0, quiet=0):
-    """Messages of the ``autograder`` loggers to stderr: INFO by default, -v DEBUG, -q WARNING."""
+    """Messages of the ``autograder`` loggers: INFO by default, -v DEBUG, -q WARNING; what the
+    command did on stdout (as before logging), warnings and errors on stderr."""
     level = logging.INFO + 10 * ((quiet or 0) - (verbose or 0))
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter())
-    log.handlers[:] = [handler]
+    out, err = logging.StreamHandler(sys.stdout), logging.StreamHandler(sys.stderr)
+    out.addFilter(lambda record: record.levelno < logging.WARNING)
+    err.setLevel(logging.WARNING)
+    for handler in (out, err):
+        handler.setFormatter(_Formatter())
+    log.handlers[:] = [out, err]
     log.propagate = False
     log.setLevel(max(logging.DEBUG, min(level, logging.ERROR)))
 

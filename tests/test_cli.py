@@ -125,7 +125,7 @@ def test_grade_exits_0_when_every_submission_is_graded(tmp_path, dist, capsys):
     assert main(["grade", str(good), "--dist", str(dist), "--out", str(tmp_path / "g"), "--workers", "1"]) == EXIT_OK
     results = json.loads((tmp_path / "g" / "results.json").read_text())
     assert [(r["status"], r["score"]) for r in results["submissions"]] == [("graded", 5.0)]
-    assert "1 submission(s): 1 graded" in capsys.readouterr().err
+    assert "1 submission(s): 1 graded" in capsys.readouterr().out
 
 
 def test_grade_exits_1_when_a_path_does_not_exist_and_grades_the_rest(tmp_path, dist, capsys):
@@ -193,8 +193,10 @@ def test_quiet_keeps_only_warnings_and_errors_verbose_adds_debug(tmp_path, dist,
     config = tmp_path / "c.toml"
     config.write_text("[grade]\nworkers = 1\n")
     common = ["grade", str(good), "--dist", str(dist), "--out", str(tmp_path / "g"), "--config", str(config)]
+    assert main(common) == EXIT_OK
+    assert "1 submission(s)" in capsys.readouterr().out  # what was done: stdout; problems: stderr
     assert main(["-q", *common]) == EXIT_OK
-    assert capsys.readouterr().err == ""
+    assert capsys.readouterr() == ("", "")
     assert main([*common, "-v"]) == EXIT_OK  # after the subcommand works too
-    err = capsys.readouterr().err
-    assert f"settings from {config}" in err and "1 submission(s)" in err
+    out = capsys.readouterr().out
+    assert f"settings from {config}" in out and "1 submission(s)" in out
