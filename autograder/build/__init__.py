@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import EXERCISES, REPO_ROOT, default_course_dir
+from autograder import ASSIGNMENTS_DIR, EXERCISES, REPO_ROOT
 
 SHIPPED = {"backprop_checks.py": REPO_ROOT / "autograder" / "checks.py",
            "backprop_diagnosis.py": REPO_ROOT / "autograder" / "diagnosis.py"}
@@ -41,12 +41,12 @@ class BuildError(RuntimeError):
 
 
 def master_path(exercise, course=None):
-    return Path(course or default_course_dir()) / exercise / f"{exercise}.ipynb"
+    return Path(course or ASSIGNMENTS_DIR) / exercise / f"{exercise}.ipynb"
 
 
 def stage(exercise, folder, course=None):
     """Copy the master notebook and everything it ships with into ``folder``."""
-    source = Path(course or default_course_dir()) / exercise
+    source = Path(course or ASSIGNMENTS_DIR) / exercise
     if not master_path(exercise, course).exists():
         raise BuildError(f"{exercise}: no master notebook at {master_path(exercise, course)} "
                          "(run python -m autograder.build.notebooks)")
@@ -116,7 +116,7 @@ def build(exercises=None, out="dist", progress=True, course=None):
     """Build ``exercises`` (default: every exercise with a master notebook in ``course``) into ``out``."""
     from tqdm import tqdm
 
-    course = Path(course or default_course_dir())
+    course = Path(course or ASSIGNMENTS_DIR)
     if not course.is_dir():
         raise BuildError(f"nothing to build: no course folder at {course}")
     exercises = list(exercises or [e for e in EXERCISES if master_path(e, course).exists()])
