@@ -50,7 +50,7 @@ def _registry_unreachable(tmp):
     """Why pip cannot reach the registry, or None if it can."""
     probe = _run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "--dest", tmp,
                   "setuptools>=68"], timeout=300)
-    return None if probe.returncode == 0 else _tail(probe, 5)
+    return None if probe.returncode == 0 else _tail(probe, 2).replace("\n", " | ")
 
 
 def _build_wheel(tmp):
