@@ -1,11 +1,21 @@
 """Backprop Lab tooling: build assignments, grade submissions, report to the instructor.
 
-Run as ``python -m autograder build|grade|report|demo``.
+Run as ``backprop-lab build|grade|report|demo`` or ``python -m autograder ...``.
+
+Where the course lives (the master notebooks and their data, one folder per exercise):
+
+- in a source checkout (editable install or plain clone): the repository's ``assignments/``;
+- in an installed wheel: ``autograder/course/``, the same folder shipped as package data
+  (``setup.py`` copies ``assignments/`` there when it builds the wheel);
+- anywhere else: ``--course DIR`` (or ``course = "DIR"`` under ``[build]`` in the config file),
+  a folder laid out like ``assignments/``.
 """
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent  # the folder holding the packages: a checkout, or site-packages
+SOURCE_ASSIGNMENTS = REPO_ROOT / "assignments"
+BUNDLED_COURSE = PACKAGE_DIR / "course"
 EXERCISES = (
     "sigmoid_mlp",
     "relu_softmax",
@@ -13,3 +23,32 @@ EXERCISES = (
     "silu_momentum",
     "tanh_softmax_batch",
 )
+
+
+def is_source_checkout() -> bool:
+    """True when running from the repository (editable install or clone), not from a wheel."""
+    return (REPO_ROOT / "pyproject.toml").is_file() and SOURCE_ASSIGNMENTS.is_dir()
+
+
+def default_course_dir() -> Path:
+    """The course folder used when none is given: the checkout's ``assignments/`` if there is
+    one, else the copy installed with the package."""
+    return SOURCE_ASSIGNMENTS if is_source_checkout() else BUNDLED_COURSE
+
+
+ASSIGNMENTS_DIR = default_course_dir()
+
+
+def version() -> str:
+    """The installed distribution's version (package metadata), ``0+unknown`` in a bare clone."""
+    from importlib.metadata import PackageNotFoundError, version as installed_version
+    try:
+        return installed_version("backprop-lab")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def __getattr__(name):  # ``autograder.__version__``, computed on first use: importing stays cheap
+    if name == "__version__":
+        return version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,43 +1,49 @@
-"""``python -m autograder demo``: the main job, end to end.
+"""``backprop-lab demo``: the main job, end to end.
 
-1. build every assignment into ``dist/`` (student notebooks and Otter autograder bundles);
-2. grade the example submissions under ``examples/`` into ``--out`` (default ``grades/``):
-   ``grades.csv``, ``results.json``, ``feedback/*.md``;
-3. write the class report from that folder (when the report package is present).
+1. build every assignment into ``--dist`` (default ``dist/``: student notebooks and Otter bundles);
+2. grade the example submissions (``--examples``, default the repository's ``examples/``) into
+   ``--out`` (default ``grades/``): ``grades.csv``, ``results.json``, ``feedback/*.md``;
+3. write the class report from that folder.
+
+Exit code: the first step's that failed (see ``autograder.__main__``), else 0.
 """
 import argparse
-import sys
+import logging
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from autograder import REPO_ROOT, is_source_checkout
+
+log = logging.getLogger(__name__)
 
 
 def main(args) -> int:
-    out = Path(args.out)
-    dist = Path(getattr(args, "dist", None) or "dist")
-    examples = REPO / "examples"
-
     from autograder.build import main as build_main
+    from autograder.grade import main as grade_main
+    from autograder.report import main as report_main
 
-    print(f"== building the assignments into {dist}/")
-    status = build_main(argparse.Namespace(out=str(dist), exercises=[]))
+    examples = args.examples or (REPO_ROOT / "examples" if is_source_checkout() else None)
+    if examples is None or not examples.is_dir():
+        log.error("demo: no example submissions%s; give a folder of notebooks with --examples DIR",
+                  f" at {examples}" if examples else " (an installed wheel ships none)")
+        return 1
+
+    log.info("== building the assignments into %s/", args.dist)
+    status = build_main(argparse.Namespace(out=args.dist, exercises=[], course=None))
     if status:
-        print("demo: the build failed; nothing graded", file=sys.stderr)
+        log.error("demo: the build failed; nothing graded")
         return status
 
-    print(f"\n== grading the example submissions in {examples.relative_to(REPO)}/ into {out}/")
-    from autograder.grade.batch import grade_batch
-
+    log.info("\n== grading the example submissions in %s/ into %s/", examples, args.out)
     start = time.perf_counter()
-    # the examples are ours: grading them unisolated (no root, no user namespaces) is harmless
-    grade_batch([examples], out_dir=out, dist=dist, timeout=60.0, allow_unisolated=True)
-    print(f"grading took {time.perf_counter() - start:.1f} s")
+    # grade's own defaults (roster, late policy, ...), then demo's settings; the examples are ours:
+    # grading them unisolated (no root, no user namespaces) is harmless
+    from autograder.__main__ import build_parser
+    grade_args = build_parser()[1]["grade"].parse_args([str(examples)])
+    for key, value in vars(args).items():
+        setattr(grade_args, key, value)
+    grade_args.paths, grade_args.assignment, grade_args.allow_unisolated = [examples], None, True
+    status = grade_main(grade_args)
+    log.info("grading took %.1f s", time.perf_counter() - start)
 
-    try:
-        from autograder.report import main as report_main
-    except ImportError:
-        print("(no report package: skipping the class report)")
-        return 0
-    print(f"\n== class report from {out}/")
-    return report_main(argparse.Namespace(grades_dir=str(out)))
+    log.info("\n== class report from %s/", args.out)
+    return report_main(argparse.Namespace(grades_dir=args.out)) or status

@@ -1,7 +1,9 @@
-"""Build every assignment: ``python -m autograder build [--out DIR] [EXERCISE ...]``.
+"""Build every assignment: ``backprop-lab build [--out DIR] [--course DIR] [EXERCISE ...]``.
 
-For each exercise, Otter Assign reads the committed master notebook
-``assignments/<exercise>/<exercise>.ipynb`` in a staging folder that also holds what ships with it:
+For each exercise, Otter Assign reads the master notebook ``<course>/<exercise>/<exercise>.ipynb``
+(the course folder: the repository's ``assignments/``, its copy installed with the package, or
+``--course DIR``; see ``autograder.default_course_dir``) in a staging folder that also holds what
+ships with it:
 
 - ``backprop_checks.py`` (from ``autograder/checks.py``) and ``backprop_diagnosis.py`` (from
   ``autograder/diagnosis.py``), next to the student notebook and in the autograder bundle;
@@ -24,6 +26,7 @@ writes them out where they are missing, so that either works alone (``standalone
 import contextlib
 import io
 import json
+import logging
 import re
 import shutil
 import sys
@@ -38,19 +41,22 @@ SHIPPED = {"backprop_checks.py": REPO_ROOT / "autograder" / "checks.py",
            "backprop_diagnosis.py": REPO_ROOT / "autograder" / "diagnosis.py"}
 
 
+log = logging.getLogger(__name__)
+
+
 class BuildError(RuntimeError):
     """Building one exercise failed; the message names the exercise (and question, if known)."""
 
 
-def master_path(exercise):
-    return ASSIGNMENTS_DIR / exercise / f"{exercise}.ipynb"
+def master_path(exercise, course=None):
+    return Path(course or ASSIGNMENTS_DIR) / exercise / f"{exercise}.ipynb"
 
 
-def stage(exercise, folder):
+def stage(exercise, folder, course=None):
     """Copy the master notebook and everything it ships with into ``folder``."""
-    source = ASSIGNMENTS_DIR / exercise
-    if not master_path(exercise).exists():
-        raise BuildError(f"{exercise}: no master notebook at {master_path(exercise)} "
+    source = Path(course or ASSIGNMENTS_DIR) / exercise
+    if not master_path(exercise, course).exists():
+        raise BuildError(f"{exercise}: no master notebook at {master_path(exercise, course)} "
                          "(run python -m autograder.build.notebooks)")
     for path in source.iterdir():
         if path.is_file() and path.name != "documented_numbers.json" and not path.name.endswith(".py"):
@@ -69,7 +75,7 @@ def failed_questions(text):
     return sorted({name for name, block in zip(parts[1::2], parts[2::2]) if "❌" in block})
 
 
-def build_exercise(exercise, out, hidden_visibility=None):
+def build_exercise(exercise, out, course=None, hidden_visibility=None):
     """Run Otter Assign on one exercise; return {"student": path, "bundle": path, "seconds": float}.
     ``hidden_visibility``: when Gradescope shows hidden tests (default: the assignment's show_hidden)."""
     from otter.assign import main as otter_assign
@@ -81,7 +87,7 @@ def build_exercise(exercise, out, hidden_visibility=None):
     with tempfile.TemporaryDirectory(prefix=f"build-{exercise}-") as tmp:
         staging, result = Path(tmp) / "master", Path(tmp) / "result"
         staging.mkdir()
-        stage(exercise, staging)
+        stage(exercise, staging, course)
         log = io.StringIO()
         try:
             with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
@@ -123,11 +129,17 @@ def normalize_student_notebook(path):
     path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def build(exercises=None, out="dist", progress=True, hidden_visibility=None):
-    """Build ``exercises`` (default: every exercise with a master notebook) into ``out``."""
+def build(exercises=None, out="dist", progress=True, course=None, hidden_visibility=None):
+    """Build ``exercises`` (default: every exercise with a master notebook in ``course``) into ``out``."""
     from tqdm import tqdm
 
-    exercises = list(exercises or [e for e in EXERCISES if master_path(e).exists()])
+    course = Path(course or ASSIGNMENTS_DIR)
+    if not course.is_dir():
+        raise BuildError(f"nothing to build: no course folder at {course}")
+    exercises = list(exercises or [e for e in EXERCISES if master_path(e, course).exists()])
+    if not exercises:
+        raise BuildError(f"nothing to build: no master notebook <exercise>/<exercise>.ipynb in {course} "
+                         f"(exercises: {', '.join(EXERCISES)})")
     unknown = [e for e in exercises if e not in EXERCISES]
     if unknown:
         raise BuildError(f"unknown exercise(s) {unknown}; choose from {list(EXERCISES)}")
@@ -135,16 +147,19 @@ def build(exercises=None, out="dist", progress=True, hidden_visibility=None):
     bar = tqdm(exercises, desc="building", unit="assignment", disable=not progress, file=sys.stderr)
     for exercise in bar:
         bar.set_postfix_str(exercise)
-        results[exercise] = build_exercise(exercise, out, hidden_visibility)
+        results[exercise] = build_exercise(exercise, out, course, hidden_visibility)
     return results
 
 
 def main(args):
+    """The ``build`` command: 0 when every exercise asked for is built, else 1 (the error says why)."""
     try:
-        results = build(args.exercises, args.out)
+        results = build(args.exercises, args.out, progress=log.isEnabledFor(logging.INFO),
+                        course=getattr(args, "course", None),
+                        hidden_visibility=getattr(args, "hidden_visibility", None))
     except BuildError as error:
-        print(f"build failed: {error}", file=sys.stderr)
+        log.error("build failed: %s", error)
         return 1
     for exercise, r in results.items():
-        print(f"{exercise}: {r['student']}  {r['bundle']}  ({r['seconds']:.1f} s)")
+        log.info("%s: %s  %s  (%.1f s)", exercise, r["student"], r["bundle"], r["seconds"])
     return 0

@@ -1,26 +1,46 @@
-"""Grade submissions: ``python -m autograder grade PATHS... [--out DIR] [--assignment NAME]``.
+"""Grade submissions: ``backprop-lab grade PATHS... [--out DIR] [--assignment NAME]``.
 
 The core (``sandbox``, ``protocol``, ``runner``) grades one notebook by value in a sandboxed
 child process; ``batch`` grades a folder of them into ``gradebook`` outputs. Importing this
 package stays cheap: the submission's process may import it too.
 """
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+MAX_LISTED = 5  # rows named in the closing explanation; the rest are counted
 
 
 def main(args) -> int:
-    """Exit 0 whatever the submissions hold; non-zero only for the grader's own problems (2:
-    it refused to grade, e.g. unisolated without ``--allow-unisolated``)."""
-    import sys
-
+    """The ``grade`` command: 0 when every submission got a row and none is an ``error``, else 1,
+    with the reasons logged last; 2 when the grader refused to grade (unisolated without
+    ``--allow-unisolated``)."""
+    from autograder.__main__ import EXIT_FAILED, EXIT_OK, EXIT_USAGE, limits_from
+    from autograder.grade.assignments import load_assignments
     from autograder.grade.batch import GradingRefused, grade_batch
 
+    built, problems = load_assignments(Path(args.dist))
+    if not built:
+        for problem in problems:
+            log.warning("%s", problem)
+        log.error("nothing graded: nothing is built in %s; run `backprop-lab build --out %s` first",
+                  args.dist, args.dist)
+        return EXIT_FAILED
+    limits = limits_from(args)
     try:
         rows = grade_batch(args.paths, out_dir=args.out, dist=args.dist, assignment=args.assignment,
-                           workers=args.workers, timeout=args.timeout,
+                           workers=args.workers, timeout=limits.submission_timeout, limits=limits,
+                           progress=log.isEnabledFor(logging.INFO), log=log.info,
                            allow_unisolated=getattr(args, "allow_unisolated", False))
     except GradingRefused as refused:
-        print(f"grade: refused: {refused}", file=sys.stderr)
-        return 2
-    if rows is None:
-        return 1
-    from autograder.grade.students import after_grading  # roster, late policy, LMS exports
-    return after_grading(args)
+        log.error("grade: refused: %s", refused)
+        return EXIT_USAGE
+    reasons = run_problems(args.paths, rows)
+    if rows is not None:
+        from autograder.grade.students import after_grading  # roster, late policy, LMS exports
+        status = after_grading(args)
+        if status:
+            reasons.append("the gradebook by student could not be written (see above)")
+    for reason in reasons:
+        log.error("%s", reason)
+    return EXIT_FAILED if reasons else EXIT_OK

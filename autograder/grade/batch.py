@@ -29,6 +29,7 @@ import threading
 import time
 import traceback
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 
 from autograder.grade import gradebook
@@ -90,14 +91,15 @@ def make_limits(timeout: float):
 
 
 def grade_one(assignment: Assignment, notebook_bytes: bytes, timeout: float, *, tests=None,
-              hide=(), require_isolation: bool = False) -> dict:
+              hide=(), require_isolation: bool = False, limits=None) -> dict:
     """Grade one notebook with the core; errors inside the grader become an ``error`` result.
-    Call inside ``modules_installed`` (the test files import the bundle's modules)."""
+    Call inside ``modules_installed`` (the test files import the bundle's modules).
+    ``limits`` (a ``Limits``) wins over ``timeout``."""
     try:
         from autograder.grade.runner import grade_notebook
         result = grade_notebook(notebook_bytes, tests if tests is not None else assignment.fresh_tests(),
-                                make_limits(timeout), dict(assignment.support_files), hide=tuple(hide),
-                                require_isolation=require_isolation)
+                                limits or make_limits(timeout), dict(assignment.support_files),
+                                hide=tuple(hide), require_isolation=require_isolation)
         return normalise_result(result, assignment)
     except Exception as exc:
         print(f"grader error: {gradebook.safe_text(traceback.format_exc(limit=8), 4000)}", file=sys.stderr)
@@ -190,8 +192,8 @@ def _row(sub: Submission, sha: str, assignment: str | None, result: dict, cache_
     })
 
 
-def _cache_key(sha: str, assignment: Assignment, timeout: float, fingerprint: str) -> str:
-    return hashlib.sha256(f"{sha}|{assignment.name}|{assignment.tests_hash}|{timeout}|{fingerprint}"
+def _cache_key(sha: str, assignment: Assignment, limits, fingerprint: str) -> str:
+    return hashlib.sha256(f"{sha}|{assignment.name}|{assignment.tests_hash}|{limits}|{fingerprint}"
                           .encode()).hexdigest()
 
 
@@ -219,9 +221,13 @@ _DEFER = object()  # the submission belongs to an assignment of a later group of
 
 def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None = None,
                 workers: int | None = None, timeout: float = 60.0, progress: bool = True,
-                log=print, allow_unisolated: bool = False, read_limits: ReadLimits = ReadLimits()) -> list[dict]:
-    """Grade every submission under ``paths`` into ``out_dir``; returns the gradebook rows."""
+                log=print, allow_unisolated: bool = False, read_limits: ReadLimits = ReadLimits(),
+                limits=None) -> list[dict]:
+    """Grade every submission under ``paths`` into ``out_dir``; returns the gradebook rows.
+    ``limits`` (a ``Limits``: every sandbox limit) wins over ``timeout`` (the submission's only)."""
     out_dir = Path(out_dir)
+    limits = limits or make_limits(timeout)
+    timeout = limits.submission_timeout
     start = time.perf_counter()
     assignments, problems = load_assignments(Path(dist))
     for p in problems:
@@ -232,7 +238,7 @@ def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None 
     cached = {r.get("file"): r for r in previous.get("submissions", [])
               if isinstance(r, dict) and isinstance(r.get("file"), str)}
     previous_feedback = {r.get("feedback") for r in cached.values() if isinstance(r.get("feedback"), str)}
-    settings = {"timeout": timeout, "grader": fingerprint, "dist": str(dist)}
+    settings = {"timeout": timeout, "limits": asdict(limits), "grader": fingerprint, "dist": str(dist)}
     assignments_info = {a.name: {"questions": a.questions, "max_score": a.max_score,
                                  "tests_hash": a.tests_hash, "bundle": str(a.bundle)}
                         for a in assignments.values()}
@@ -273,7 +279,7 @@ def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None 
         if name not in group:
             return _DEFER
         a = assignments[name]
-        key = _cache_key(loaded.sha256, a, timeout, fingerprint)
+        key = _cache_key(loaded.sha256, a, limits, fingerprint)
         old = cached.get(sub.file)
         if old and old.get("cache_key") == key and old.get("status") != "error":
             row = gradebook.safe_row(dict(old, feedback=_feedback(sub)))
@@ -284,7 +290,7 @@ def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None 
         if isinstance(loaded_tests, Exception):
             result = error_result(a, f"grader error: cannot load the tests: {loaded_tests}")
         else:
-            result = grade_one(a, loaded.notebook_bytes, timeout, tests=loaded_tests, hide=hide,
+            result = grade_one(a, loaded.notebook_bytes, timeout, tests=loaded_tests, hide=hide, limits=limits,
                                require_isolation=not allow_unisolated)
         with lock:
             counts["graded"] += 1

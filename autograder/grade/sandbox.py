@@ -99,7 +99,8 @@ ROOT_MODES = ("root", "root-uid")  # S runs as an unprivileged slot uid
 MODES = (*ROOT_MODES, "userns", "plain")
 # None: "root" as root, else "userns". A caller may force one of MODES (see the docstring).
 FORCED_MODE = None
-REPO_ROOT = GRADE_DIR.parent.parent
+REPO_ROOT = GRADE_DIR.parent.parent  # the repository, or site-packages when installed from a wheel
+BUNDLED_COURSE = GRADE_DIR.parent / "course"  # a wheel's copy of assignments/ (autograder.BUNDLED_COURSE)
 UID_BASE = 61000
 WORKDIR = "/tmp/submission"
 
@@ -230,21 +231,39 @@ def _closed_ancestors(paths):
 
 def default_masked_paths(extra=()):
     """Folders and files hidden from the child: the repository (solutions/, tests, dist/),
-    homes, temp folders, an installed copy of `solutions`, and `extra`."""
-    paths = [REPO_ROOT, "/root", "/home", "/var/tmp", *extra]
-    try:  # an installed (non-editable) copy of the reference solutions
-        import importlib.util
-        spec = importlib.util.find_spec("solutions")
+    homes, temp folders, an installed copy of `solutions`, the course installed with a wheel
+    (master notebooks: solutions and hidden tests), and `extra`. Installed from a wheel,
+    REPO_ROOT is site-packages, which the child needs: then only those two are masked."""
+    paths = [*([] if _is_site_packages(REPO_ROOT) else [REPO_ROOT]), BUNDLED_COURSE, "/root", "/home",
+             "/var/tmp", *extra]
+    try:  # an installed (non-editable) copy of the reference solutions, found on sys.path: while
+        # grading, `solutions` imports from the bundle in memory, whose spec has no folder
+        import importlib.machinery
+        spec = importlib.machinery.PathFinder.find_spec("solutions")
         if spec is not None and spec.submodule_search_locations:
             paths.extend(spec.submodule_search_locations)
     except (ImportError, ValueError):
         pass
-    return _nest_free(str(Path(p).resolve()) for p in paths if Path(p).exists())
+    return _nest_free((str(Path(p).resolve()) for p in paths if Path(p).exists()), python_paths())
 
 
-def _nest_free(paths):
+def _is_site_packages(folder):
+    import site
+    import sysconfig
+    found = {*site.getsitepackages(), site.getusersitepackages(),
+             *(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))}
+    return Path(folder).resolve() in {Path(p).resolve() for p in found}
+
+
+def _nest_free(paths, keeps=()):
+    """`paths` less those inside another one (covered with it), unless a folder in `keeps` between
+    the two is bound back (the interpreter's), which would show them again."""
     unique = sorted(set(paths))
-    return [p for p in unique if not any(Path(q) in Path(p).parents for q in unique)]
+
+    def covered(p, q):
+        return Path(q) in Path(p).parents and not any(
+            Path(q) in Path(k).parents and (Path(k) == Path(p) or Path(k) in Path(p).parents) for k in keeps)
+    return [p for p in unique if not any(covered(p, q) for q in unique)]
 
 
 # ====================================================================== one child (grader side)
@@ -270,7 +289,7 @@ class Child:
             raise SandboxError(f"sandbox mode {mode!r} is not available {'as' if as_root else 'without'} root")
         keep = python_paths()
         config = {"mode": mode, "uid": UID_BASE + slot, "limits": asdict(limits),
-                  "mask": _nest_free(set(masked_paths) | _closed_ancestors(keep)), "keep": keep, "host_uid": os.getuid(), "host_gid": os.getgid()}
+                  "mask": _nest_free(set(masked_paths) | _closed_ancestors(keep), keep), "keep": keep, "host_uid": os.getuid(), "host_gid": os.getgid()}
         try:
             _zygote.spawn(config, [chan_child.fileno(), out_w, status_child.fileno(), kill_r])
         finally:
@@ -571,19 +590,28 @@ def _mask_filesystem(masks, keeps, limits):
             os.mkdir(stage, 0o755)
             _mount(keep, stage, None, MS_BIND | MS_REC, None)
             staged.append((stage, keep))
-    for path in masks:
-        if not os.path.lexists(path):
-            continue  # under a folder masked already (or gone): not reachable anyway
-        if os.path.isdir(path):
-            opened = any(Path(path) in Path(keep).parents for _, keep in staged)
-            mode = "755" if opened else "000"
-            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size=64k,mode={mode}")
-        else:
-            _mount("/dev/null", path, None, MS_BIND, None)
+    # a mask inside a re-bound interpreter folder (the installed `solutions`, a wheel's course)
+    # goes on after the re-binding, which would otherwise cover it
+    inside = [m for m in masks if any(Path(keep) in Path(m).parents for _, keep in staged)]
+    for path in [m for m in masks if m not in inside]:
+        _cover(path, opened=any(Path(path) in Path(keep).parents for _, keep in staged))
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits.file_mb * 4}m,mode=1777")
     for stage, keep in staged:
         os.makedirs(keep, 0o755, exist_ok=True)
         _mount(stage, keep, None, MS_BIND | MS_REC, None)
+    for path in inside:
+        _cover(path, opened=False)
+
+
+def _cover(path, opened):
+    """Cover one folder with an empty tmpfs (mode 755 if `opened`: a kept folder lies below it,
+    else 000), or one file with /dev/null."""
+    if not os.path.lexists(path):
+        return  # under a folder masked already (or gone): not reachable anyway
+    if os.path.isdir(path):
+        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size=64k,mode={'755' if opened else '000'}")
+    else:
+        _mount("/dev/null", path, None, MS_BIND, None)
 
 
 def _reap(pid):

@@ -1,4 +1,4 @@
-"""Class report from a graded folder: ``python -m autograder report DIR``.
+"""Class report from a graded folder: ``backprop-lab report DIR``.
 
 Reads ``DIR/results.json`` (written by ``python -m autograder grade``) and writes
 ``DIR/report/index.html`` with its figures beside it as PNG files:
@@ -14,12 +14,14 @@ renders it with headless Chromium to check it displays.
 """
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
 
 from autograder.report.summary import load
 
+log = logging.getLogger(__name__)
 REPORT_DIR = "report"
 CAPTIONS = {
     "score_distribution.png": "Score distribution: each submission's score as a percentage of its "
@@ -52,5 +54,5 @@ def write_report(grades_dir) -> Path:
 
 def main(args) -> int:
     index = write_report(args.grades_dir)
-    print(f"report: {index} (figures: {', '.join(sorted(CAPTIONS))})")
+    log.info("report: %s (figures: %s)", index, ", ".join(sorted(CAPTIONS)))
     return 0
