@@ -44,3 +44,28 @@ def main(args) -> int:
     for reason in reasons:
         log.error("%s", reason)
     return EXIT_FAILED if reasons else EXIT_OK
+
+
+def run_problems(paths, rows) -> list[str]:
+    """Why a grading run did not do its job (empty when it did): nothing found to grade, paths
+    that do not exist, rows with status ``error``."""
+    reasons = []
+    if not rows:
+        reasons.append("nothing graded: no notebook (.ipynb) or Otter export (.zip) under "
+                       + ", ".join(map(str, paths)))
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        reasons.append(f"{len(missing)} path(s) do not exist: {', '.join(missing)}")
+    errors = [r for r in rows or () if str(_field(r, "status")) == "error"]
+    if errors:
+        named = "; ".join(f"{_field(r, 'file')}: {_field(r, 'reason')}" for r in errors[:MAX_LISTED])
+        more = f"; and {len(errors) - MAX_LISTED} more" if len(errors) > MAX_LISTED else ""
+        reasons.append(f"{len(errors)} submission(s) with status error (a grader problem, not the "
+                       f"student's; rerun grades them again): {named}{more}")
+    return reasons
+
+
+def _field(row, name):
+    """A row's field, whether rows are dicts or result objects (a status enum reads as its value)."""
+    value = row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+    return getattr(value, "value", value)
