@@ -99,6 +99,7 @@ ROOT_MODES = ("root", "root-uid")  # S runs as an unprivileged slot uid
 MODES = (*ROOT_MODES, "userns", "plain")
 # None: "root" as root, else "userns". A caller may force one of MODES (see the docstring).
 FORCED_MODE = None
+EXIT_REPORT_WAIT = 2.0  # seconds the grader waits for how a child that closed its channel ended
 REPO_ROOT = GRADE_DIR.parent.parent  # the repository, or site-packages when installed from a wheel
 BUNDLED_COURSE = GRADE_DIR.parent / "course"  # a wheel's copy of assignments/ (autograder.BUNDLED_COURSE)
 UID_BASE = 61000
@@ -303,6 +304,7 @@ class Child:
         self._reader = threading.Thread(target=self._drain, args=(out_r,), daemon=True)
         self._reader.start()
         self.exit_info = None
+        self._closed = False
         try:
             started = protocol.recv_frame(status, 1 << 20, time.monotonic() + 15)
         except (EOFError, OSError, protocol.ProtocolError) as exc:
@@ -359,8 +361,20 @@ class Child:
             raise TimeoutError from None
         except (EOFError, OSError, protocol.ProtocolError) as exc:
             detail = f" (it sent junk: {exc})" if isinstance(exc, protocol.ProtocolError) else ""
+            if isinstance(exc, EOFError):
+                self._await_exit(EXIT_REPORT_WAIT)  # it ended by itself: let G say how (a signal, a code)
             self.kill()
             raise ChildGone(self.how_it_ended() + detail) from None
+
+    def _await_exit(self, seconds):
+        """G's report of how S ended, if it comes within ``seconds`` without being asked. S's
+        channel closes a moment before S can be reaped, so closing the kill pipe at once would make a
+        process that ended by itself (a SIGKILL from the OOM killer, os._exit) look stopped by us."""
+        if self.exit_info is None:
+            try:
+                self.exit_info = protocol.recv_frame(self.status, 1 << 20, time.monotonic() + seconds)
+            except Exception:
+                pass
 
     def request(self, message, timeout):
         self.send(message)
@@ -377,6 +391,8 @@ class Child:
                 self.exit_info = protocol.recv_frame(self.status, 1 << 20, time.monotonic() + 10)
             except Exception as exc:  # G itself gone: nothing left to report
                 self.exit_info = {"event": "exit", "lost": str(exc)}
+        if not self._closed:
+            self._closed = True
             self.status.close()
             self.chan.close()
             self._reader.join(timeout=5)
