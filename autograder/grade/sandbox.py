@@ -69,8 +69,8 @@ As root (mode "root"; what CI, Gradescope and a grading VM do):
 
 Not root, with unprivileged user namespaces (mode "userns"): C creates a user namespace that
 maps only the grader's own uid, then the same mount (same new root), network, PID and IPC
-namespaces; G sets that namespace's user.max_user_namespaces to 0; S drops all capabilities
-and sets no_new_privs. Differences: S runs under the grader's uid (inside the new root that
+namespaces; S sets that namespace's user.max_user_namespaces to 0, then drops all
+capabilities and sets no_new_privs. Differences: S runs under the grader's uid (inside the new root that
 reaches nothing of the host but its /tmp), and RLIMIT_NPROC counts that uid's processes, so
 it is set to (their current number + max_processes). The cgroup is used if the grader's
 cgroup is delegated to its user. Verified here by forcing this mode as root
@@ -82,6 +82,12 @@ private temporary working directory and a process-group kill at the end. Scores 
 cannot be forged, but S CAN read anything the grader's user can read (hidden tests,
 solutions/), CAN use the network, and a process that calls setsid() can outlive the run
 unless the cgroup is available. Use root or user namespaces for real grading.
+
+Not covered in any mode: CPU time beyond the wall-clock limits where the cpu controller is
+missing (a child may use every core until it is killed); memory over all of a submission's
+processes where the memory controller is missing (each process has RLIMIT_AS, /tmp is a
+64 MB tmpfs); and two grader processes running at once share the slot uids, so RLIMIT_NPROC
+counts both (pids.max does not).
 """
 import atexit
 import ctypes
@@ -349,8 +355,7 @@ class _Cgroups:
                 self._problem = self._setup()
             if self._parent is None:
                 return None
-            for path in list(self._leftover):
-                self._remove(path)
+            self._leftover = [path for path in self._leftover if not self._remove(path)]
             self._count += 1
             path = self._parent / f"s{self._count}"
         try:
@@ -389,6 +394,7 @@ class _Cgroups:
                 self._leftover.append(path)
 
     def _remove(self, path):
+        """Kill and remove one group; False if it is still busy after two seconds."""
         group = Path(path)
         if not group.exists():
             return True
@@ -402,8 +408,6 @@ class _Cgroups:
         while True:
             try:
                 group.rmdir()
-                if path in self._leftover:
-                    self._leftover.remove(path)
                 return True
             except FileNotFoundError:
                 return True
@@ -448,7 +452,7 @@ cgroups = _Cgroups()
 _BOOT = """
 import json, sys, types
 sys.path[:] = json.loads(sys.argv[2])  # the new root's Python folders, nothing else
-sys.meta_path[:] = [f for f in sys.meta_path if f.__module__.startswith("_frozen_importlib")]
+sys.meta_path[:] = [f for f in sys.meta_path if getattr(f, "__module__", "").startswith("_frozen_importlib")]
 sys.path_importer_cache.clear()
 for name, path in (("autograder", {a!r}), ("autograder.grade", {g!r})):
     m = types.ModuleType(name); m.__path__ = [path]; sys.modules[name] = m
