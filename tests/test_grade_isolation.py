@@ -4,8 +4,11 @@ Each attack notebook defines WRONG answers plus the attack; an attack that worke
 points. Honest notebooks (correct / wrong) are the controls that show the tests can fail.
 Real Otter, nbformat and numpy throughout; short limits keep every test fast.
 """
+import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,8 +17,9 @@ import nbformat
 import pytest
 from otter.test_files.exception_test import ExceptionTestFile
 
+from autograder.grade import sandbox
 from autograder.grade.runner import grade_notebook
-from autograder.grade.sandbox import REPO_ROOT, UID_BASE, Limits, python_paths
+from autograder.grade.sandbox import REPO_ROOT, UID_BASE, Limits
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grade_core"
 Q1 = FIXTURES / "q1_sigmoid.py"
@@ -57,13 +61,27 @@ def scores(result):
     return {q: v["score"] for q, v in result["questions"].items()}
 
 
+def _ancestors(pid):
+    chain = []
+    while pid > 1:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            break
+        pid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+        chain.append(pid)
+    return chain
+
+
 def student_processes():
-    """Processes running as one of the sandbox uids (there must be none after grading)."""
+    """Processes of this test run (descendants of this process: an escaped one is adopted by
+    the zygote) running as one of the sandbox uids; there must be none after grading. Other
+    graders on the machine use the same uids, so their processes are not counted."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.stat(f"/proc/{entry}").st_uid >= UID_BASE:
+                if os.stat(f"/proc/{entry}").st_uid >= UID_BASE and os.getpid() in _ancestors(int(entry)):
                     found.append(int(entry))
             except OSError:
                 pass
@@ -151,7 +169,10 @@ abstract.TestFile.score = property(lambda self: 1000)
 abstract.TestFile.passed_all = property(lambda self: True)
 exception_test.test_case.call_func = lambda self, env: None
 """)
-    assert result["status"] == "graded" and result["cell_errors"] == []  # patched, in the child only
+    assert result["status"] == "graded"
+    # Otter is not among the packages the child's root holds, so there is nothing to patch;
+    # where it was importable, patching it changed only the child's copy.
+    assert [e["error"] for e in result["cell_errors"]] == ["ModuleNotFoundError: No module named 'otter'"]
     assert result["score"] == 0.0
 
 
@@ -169,10 +190,10 @@ proto.encode = lambda value, *a, **k: {'t': 'pickle', 'data': payload}
 
 # ------------------------------------------------------------------ secrets
 
-# A virtual environment inside the repository (as .ci/run makes) is the interpreter: the
-# sandbox binds it back over the masked repository, so its name alone shows in a listing.
+# A virtual environment inside the repository (as .ci/run makes) holds the interpreter's
+# site-packages: the new root has the folders leading to it, so its name alone shows.
 INTERPRETER_MOUNTS = {Path(p).relative_to(REPO_ROOT).parts[0]
-                      for p in python_paths() if REPO_ROOT in Path(p).parents}
+                      for p in sys.path if REPO_ROOT in Path(p).parents and "site-packages" in p}
 
 
 @pytest.mark.skipif(not AS_ROOT, reason="hiding files from the child needs root or user namespaces")
@@ -414,3 +435,220 @@ if reached:
     assert accepted == []
     assert result["score"] == 0.0
     assert result["stdout_tail"].count("blocked") == 2
+
+
+# ------------------------------------------------------------------ the jail: what the child can reach
+# Each test runs in every isolation mode this machine offers: "root", and "userns" (forced here
+# as root: a user namespace that maps only the grader's uid, as an unprivileged grader gets).
+
+MODES = ["root", "userns"] if AS_ROOT else ["userns"]
+
+
+@pytest.fixture(params=MODES)
+def mode(request, monkeypatch):
+    monkeypatch.setattr(sandbox, "preferred_mode", lambda: request.param)
+    return request.param
+
+
+def assert_jailed(result, mode):
+    assert result["isolation"]["mode"] == mode, result["isolation"]
+    assert result["isolation"]["filesystem"] == "allow-list root"
+    assert result["isolation"]["user_namespaces"].startswith("refused")
+
+
+def test_honest_notebook_using_scipy_and_matplotlib_gets_full_marks(mode):
+    limits = Limits(**{**FAST.__dict__, "cell_timeout": 15})
+    result = grade("""
+import numpy as np
+import scipy.special
+import matplotlib
+import matplotlib.pyplot as plt
+def sigmoid(a):
+    return scipy.special.expit(a)
+def relu(a):
+    return np.maximum(0.0, a)
+xs = np.linspace(-3, 3, 50)
+plt.plot(xs, sigmoid(xs))
+plt.savefig('sigmoid.png')
+plt.savefig('/tmp/sigmoid.png')
+""", limits=limits)
+    assert result["status"] == "graded", result["reason"]
+    assert result["cell_errors"] == []
+    assert result["score"] == 4.0
+    assert_jailed(result, mode)
+
+
+def test_packages_outside_the_assignments_list_cannot_be_imported(mode):
+    attempt = """
+import importlib, numpy as np
+imported = []
+for name in ['scipy', 'matplotlib', 'otter.test_files', 'IPython', 'nbformat', 'pytest', 'pip', 'setuptools',
+             'autograder.checks', 'autograder.grade.batch', 'solutions', 'backprop_lab']:
+    try:
+        importlib.import_module(name)
+        imported.append(name)
+    except ImportError:
+        pass
+print('IMPORTED', imported)
+if imported:
+    def sigmoid(a):
+        return 1 / (1 + np.exp(-a))
+"""
+    result = grade_notebook(notebook(WRONG, attempt), TESTS, FAST, packages=("numpy",))
+    assert result["status"] == "graded", result["reason"]
+    assert "IMPORTED []" in result["stdout_tail"]
+    assert result["score"] == 0.0
+    assert result["isolation"]["packages"] == ["numpy"]
+
+
+def test_the_root_holds_only_the_allow_list_and_only_tmp_is_writable(mode):
+    plan = sandbox.jail_root(sandbox.STUDENT_PACKAGES)
+    shown = [inside for _, inside in plan["binds"]] + plan["covers"] + [f"/dev/{d}" for d in sandbox.DEVICES]
+    shown += [link for link, _ in plan["links"]] + ["/tmp", "/proc"]
+    survey = f"""
+import os, numpy as np
+SHOWN = {shown!r}
+def shown(path):
+    return any(path == p or path.startswith(p + '/') for p in SHOWN)
+def on_the_way(path):
+    return any(p.startswith(path.rstrip('/') + '/') for p in SHOWN)
+extra, writable = [], []
+for top, dirs, files in os.walk('/'):
+    if top == '/proc' or top.startswith('/proc/') or top == '/tmp' or top.startswith('/tmp/'):
+        dirs[:] = []
+        continue
+    for name in files:
+        path = os.path.join(top, name)
+        if not shown(path):
+            extra.append(path)
+    for name in list(dirs):
+        path = os.path.join(top, name)
+        if shown(path):
+            dirs.remove(name)  # the allowed folders themselves: read-only, checked below
+        elif not on_the_way(path):
+            extra.append(path)
+for folder in dict.fromkeys(['/'] + [p for p in SHOWN if os.path.isdir(p)] + ['/tmp/submission', '/proc/self']):
+    try:
+        with open(os.path.join(folder, 'probe'), 'w'):
+            pass
+        writable.append(folder)
+    except OSError:
+        pass
+try:
+    open('/proc/sys/kernel/hostname', 'w').write('jail')
+    writable.append('/proc/sys')
+except OSError:
+    pass
+absent = [p for p in ['/run/lock', '/var/tmp', '/dev/shm', '/home', '/etc', {str(REPO_ROOT)!r} + '/solutions']
+          if not os.path.lexists(p)]
+print('EXTRA', extra)
+print('WRITABLE', writable)
+print('ABSENT', len(absent))
+if extra or set(writable) - {{'/tmp', '/tmp/submission'}}:
+    def sigmoid(a):
+        return 1 / (1 + np.exp(-a))
+"""
+    result = grade(WRONG, survey)
+    assert result["status"] == "graded", result["reason"]
+    assert "EXTRA []" in result["stdout_tail"], result["stdout_tail"]
+    assert "WRITABLE ['/tmp', '/tmp/submission']" in result["stdout_tail"], result["stdout_tail"]
+    assert "ABSENT 6" in result["stdout_tail"]
+    assert result["score"] == 0.0
+    assert_jailed(result, mode)
+
+
+def test_nested_user_and_other_namespaces_are_refused(mode):
+    result = grade(WRONG, """
+import ctypes, numpy as np
+libc = ctypes.CDLL(None, use_errno=True)
+made = []
+for name, flag in [('user', 0x10000000), ('mount', 0x00020000), ('net', 0x40000000), ('pid', 0x20000000)]:
+    if libc.unshare(flag) == 0:
+        made.append(name)
+    else:
+        print('refused', name, ctypes.get_errno())
+if made:
+    def sigmoid(a):
+        return 1 / (1 + np.exp(-a))
+""")
+    assert result["status"] == "graded", result["reason"]
+    assert result["stdout_tail"].count("refused") == 4, result["stdout_tail"]
+    assert result["score"] == 0.0
+    assert_jailed(result, mode)
+
+
+def test_unix_sockets_of_the_host_are_unreachable(mode, tmp_path):
+    paths = [str(tmp_path / "grader.sock")] + (["/run/lock/backprop-test.sock"] if os.access("/run/lock", os.W_OK) else [])
+    abstract = f"\0backprop-test-{os.getpid()}"
+    listeners = []
+    for address in paths + [abstract]:
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(address)
+        listener.listen(5)
+        listener.setblocking(False)
+        listeners.append(listener)
+    try:
+        result = grade(WRONG, f"""
+import socket, numpy as np
+reached = []
+for address in {paths + [abstract]!r}:
+    client = socket.socket(socket.AF_UNIX)
+    try:
+        client.connect(address)
+        reached.append(address)
+    except OSError as exc:
+        print('blocked', exc.errno)
+if reached:
+    def sigmoid(a):
+        return 1 / (1 + np.exp(-a))
+""")
+        accepted = []
+        for listener in listeners:
+            try:
+                accepted.append(listener.accept())
+            except BlockingIOError:
+                pass
+    finally:
+        for listener in listeners:
+            listener.close()
+        for path in paths:
+            Path(path).unlink(missing_ok=True)
+    assert accepted == []
+    assert result["stdout_tail"].count("blocked") == len(paths) + 1, result["stdout_tail"]
+    assert result["score"] == 0.0
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="the unprivileged uid exists only when grading as root")
+def test_every_process_of_the_run_is_killed_and_its_cgroup_removed():
+    result = grade(WRONG, """
+import os, time
+for _ in range(3):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(60)
+        os._exit(0)
+""")
+    assert result["status"] == "graded", result["reason"]
+    assert student_processes() == []
+    group = result["isolation"]["limits"]["cgroup"]
+    if group.startswith("/"):  # cgroup v2 writable here: the run's group is gone too
+        assert not Path(group).exists()
+
+
+# Above the grader's own memory, flooding costs it at most this much per concurrent submission
+# (a 4 MB frame, at most 200,000 values parsed); the README states the bound.
+FLOOD_MB_PER_SUBMISSION = 30
+
+
+def test_a_flood_of_frames_leaves_the_graders_memory_bounded():
+    threads = 4
+    done = subprocess.run([sys.executable, str(Path(__file__).parent / "grader_memory.py"), str(threads), "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    assert measured["scores"] == [0.0]
+    assert measured["statuses"] == ["crashed"]
+    assert "60,000,004 bytes is over the" in measured["reasons"][0]
+    grew = measured["peak_mb"] - measured["baseline_mb"]
+    assert grew < threads * FLOOD_MB_PER_SUBMISSION, measured

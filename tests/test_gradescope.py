@@ -24,7 +24,6 @@ import nbformat
 import pytest
 
 from autograder.grade.gradescope import UID_RANGE_START
-from autograder.grade.sandbox import _closed_ancestors
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs the autograder as root")
 
@@ -124,6 +123,21 @@ def readable_python(folder: Path):
     if probe.returncode != 0 or _closed_ancestors(probe.stdout.split()):
         return None
     return python
+
+
+def _closed_ancestors(paths):
+    """Folders above ``paths`` that other users cannot traverse (e.g. /root holding pyenv): an
+    interpreter there cannot run as the notebook's unprivileged uid without a new root."""
+    closed = set()
+    for path in paths:
+        for folder in reversed(Path(path).parents):
+            try:
+                if not folder.stat().st_mode & 0o001:
+                    closed.add(str(folder))
+                    break
+            except OSError:
+                break
+    return closed
 
 
 def install(bundle: Path, python: Path, label: str) -> Path:

@@ -175,7 +175,7 @@ def free_uid_base() -> int:
     return base
 
 
-def pick_mode(limits, masked) -> tuple[dict | None, list[str]]:
+def pick_mode(limits, packages) -> tuple[dict | None, list[str]]:
     """Start a throwaway sandbox in each candidate mode; keep the first that starts.
     Returns (its isolation record, or None if none started; why the stronger ones did not)."""
     from autograder.grade import sandbox
@@ -185,7 +185,7 @@ def pick_mode(limits, masked) -> tuple[dict | None, list[str]]:
         sandbox.FORCED_MODE = mode
         slot = sandbox.uid_slots.acquire()
         try:
-            child = sandbox.Child(limits, slot, masked, {})
+            child = sandbox.Child(limits, slot, packages, {})
         except sandbox.SandboxError as exc:
             refused.append(f"{mode}: {exc}")
             continue
@@ -231,7 +231,7 @@ def grade(paths: Paths, settings: dict, log=print) -> dict:
     """Grade the submission by value; returns the batch grader's result plus ``meta``."""
     from autograder.grade.assignments import load_assignment, modules_installed
     from autograder.grade.batch import error_result, grade_one, make_limits
-    from autograder.grade.sandbox import default_masked_paths
+    from autograder.grade.sandbox import STUDENT_PACKAGES
     from autograder.grade.submissions import choose_assignment, load
 
     start = time.perf_counter()
@@ -241,7 +241,7 @@ def grade(paths: Paths, settings: dict, log=print) -> dict:
             "refused_modes": [], "protected": protected, "titles": case_titles(assignment)}
     hide = sorted({str(paths.root), *installed_copies()})
     limits = make_limits(settings["timeout"])
-    isolation, meta["refused_modes"] = pick_mode(limits, default_masked_paths(hide))
+    isolation, meta["refused_modes"] = pick_mode(limits, STUDENT_PACKAGES)
     meta["isolation"] = isolation
     sub, meta["other_files"] = choose_submission(paths.submission, assignment.name)
     if isolation is None:

@@ -1,6 +1,11 @@
 """Wire format between the grader and a submission's process: plain data, never code.
 
-A frame is a 4-byte big-endian length followed by that many bytes of UTF-8 JSON.
+A frame is a 4-byte big-endian length followed by that many bytes of UTF-8 JSON. The
+reader checks both sizes before it parses anything: the length against the caller's cap
+(`Limits.return_mb` for what the child sends), then the number of JSON values against
+`MAX_FRAME_VALUES` (one byte scan: every value but the first in a container follows a comma,
+every container opens with a bracket). Parsing one frame therefore builds at most that many
+Python objects, whatever the frame holds: a frame of 4 MB of `{}` is refused unparsed.
 Values are JSON scalars (None, bool, int, float, str) or tagged objects:
 
     {"t": "list",  "v": [...]}           {"t": "tuple", "v": [...]}
@@ -24,6 +29,7 @@ import numpy as np
 HEADER = struct.Struct(">I")
 NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex
 MAX_DEPTH = 32
+MAX_FRAME_VALUES = 200_000  # JSON values in one frame; plenty for these networks' dicts and lists
 
 
 class ProtocolError(Exception):
@@ -44,31 +50,39 @@ def send_frame(sock, message, max_bytes):
 
 
 def _recv_exact(sock, n, deadline):
-    chunks, got = [], 0
+    buffer = bytearray(n)  # one copy of the frame in memory, never chunks plus their join
+    view, got = memoryview(buffer), 0
     while got < n:
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError("no answer in time")
             sock.settimeout(left)
-        chunk = sock.recv(min(n - got, 1 << 20))
-        if not chunk:
+        count = sock.recv_into(view[got:], min(n - got, 1 << 20))
+        if not count:
             raise EOFError("the submission's process closed the connection")
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+        got += count
+    return buffer
 
 
-def recv_frame(sock, max_bytes, deadline=None):
-    """Read one frame by `deadline` (time.monotonic()).
+def count_values(body):
+    """An upper bound on the JSON values in `body` (brackets and commas inside strings count too)."""
+    return body.count(b",") + body.count(b"[") + body.count(b"{") + 1
+
+
+def recv_frame(sock, max_bytes, deadline=None, max_values=MAX_FRAME_VALUES):
+    """Read one frame by `deadline` (time.monotonic()), at most `max_bytes` long and holding
+    at most `max_values` JSON values (None: no count, for frames from the grader).
 
     Raises TimeoutError (socket.timeout) when late, EOFError when the other side is gone,
-    ProtocolError on junk.
+    ProtocolError on junk or an oversized frame (the stream is then out of step: drop it).
     """
     (length,) = HEADER.unpack(_recv_exact(sock, HEADER.size, deadline))
     if length > max_bytes:
         raise ProtocolError(f"frame of {length:,} bytes is over the {max_bytes:,}-byte cap")
     body = _recv_exact(sock, length, deadline)
+    if max_values is not None and count_values(body) > max_values:
+        raise ProtocolError(f"frame holds over {max_values:,} values")
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as exc:

@@ -1,6 +1,6 @@
 """Grade one notebook by value: its code runs in a sandboxed child, Otter's tests run here.
 
-    grade_notebook(notebook_bytes, tests, limits=Limits(), support_files=None, hide=()) -> dict
+    grade_notebook(notebook_bytes, tests, limits=Limits(), support_files=None, packages=STUDENT_PACKAGES) -> dict
 
 `tests` are Otter `ExceptionTestFile`s (one per question). Each test function receives, for
 every parameter name, a `StudentFunction` stub: calling it sends the arguments to the child
@@ -24,18 +24,16 @@ the notebook's doing: status ``crashed`` with ``PROTOCOL_BROKEN`` in the reason.
 """
 import builtins
 import copy
-import functools
 import json
 import re
 import signal
 import time
 from collections.abc import Mapping
-from pathlib import Path
 
 import nbformat
 
 from autograder.grade import magics, protocol
-from autograder.grade.sandbox import Child, ChildGone, Limits, SandboxError, default_masked_paths, uid_slots
+from autograder.grade.sandbox import STUDENT_PACKAGES, Child, ChildGone, Limits, SandboxError, uid_slots
 
 DIAGNOSIS = re.compile(r"Likely mistake \(([\w-]+)\)")
 MAX_SUPPLIED_CALLS = 100_000  # dependency calls answered per call of a student function
@@ -124,11 +122,11 @@ class _Session:
     """The submission's process as seen by the tests: restarts without the cells that crashed
     or hung, so that questions answered before them keep their points."""
 
-    def __init__(self, cells, limits, support_files, masked, slot, require_isolation=False):
+    def __init__(self, cells, limits, support_files, packages, slot, require_isolation=False):
         self.cells, self.limits = cells, limits
         self.require_isolation = require_isolation
         self.transient = False      # the process died of SIGKILL (possibly the OOM killer), or its init vanished
-        self.support_files, self.masked, self.slot = support_files, masked, slot
+        self.support_files, self.packages, self.slot = support_files, packages, slot
         self.deadline = time.monotonic() + limits.submission_timeout
         self.child = None
         self.starts = 0
@@ -172,7 +170,7 @@ class _Session:
                 continue
             self.starts += 1
             try:
-                self.child = Child(self.limits, self.slot, self.masked, self.support_files)
+                self.child = Child(self.limits, self.slot, self.packages, self.support_files)
             except SandboxError as exc:  # infrastructure, not the student: status "error"
                 self.unavailable = f"the grader could not start the notebook's process: {exc}"
                 self._problem("error", self.unavailable)
@@ -401,20 +399,6 @@ class StudentNamespace(Mapping):
 
 # ============================================================== grading
 
-@functools.lru_cache(maxsize=32)
-def _masked_paths(extra):
-    return tuple(default_masked_paths(extra))
-
-
-def _test_folders(tests):
-    folders = set()
-    for test_file in tests:
-        path = getattr(test_file, "path", "") or ""
-        if path and not path.startswith("<") and Path(path).exists():
-            folders.add(str(Path(path).resolve().parent))
-    return folders
-
-
 def _checks_module():
     """The ``backprop_checks`` the test files import (the bundle's, in memory), if importable."""
     import importlib
@@ -475,7 +459,7 @@ def probe_isolation(limits=None):
     SandboxError when the sandbox does not start at all."""
     slot = uid_slots.acquire()
     try:
-        child = Child(limits or Limits(), slot, _masked_paths(()), {})
+        child = Child(limits or Limits(), slot, STUDENT_PACKAGES, {})
         try:
             return str((child.isolation or {}).get("mode") or "unknown")
         finally:
@@ -484,12 +468,15 @@ def probe_isolation(limits=None):
         uid_slots.release(slot)
 
 
-def grade_notebook(notebook_bytes, tests, limits=None, support_files=None, hide=(), require_isolation=False):
+def grade_notebook(notebook_bytes, tests, limits=None, support_files=None, packages=STUDENT_PACKAGES,
+                   hide=(), require_isolation=False):
     """Grade one submitted notebook (bytes) against Otter exception test files, by value.
 
     support_files: {file name: bytes} copied into the child's private working directory
-    (e.g. parameters.npz, backprop_checks.py). hide: extra folders or files to make invisible
-    to the child (the repository, the test files' folders, homes and temp dirs always are).
+    (e.g. parameters.npz, backprop_checks.py). packages: the distributions the notebook may
+    import (a subset of `sandbox.STUDENT_PACKAGES`; what they require comes with them).
+    hide: accepted for older callers and ignored: the child's root is an allow-list, so no
+    folder of the host needs hiding.
     require_isolation: refuse (status "error") rather than run the notebook unisolated.
     """
     limits = limits or Limits()
@@ -497,9 +484,9 @@ def grade_notebook(notebook_bytes, tests, limits=None, support_files=None, hide=
         cells = read_code_cells(notebook_bytes)
     except InvalidNotebook as exc:
         return _result("invalid", str(exc), _run_tests(tests, {}))
-    masked = _masked_paths(tuple(sorted(set(map(str, hide)) | _test_folders(tests))))
+    allowed = tuple(p for p in packages if p in STUDENT_PACKAGES)
     slot = uid_slots.acquire()
-    session = _Session(cells, limits, dict(support_files or {}), masked, slot, require_isolation)
+    session = _Session(cells, limits, dict(support_files or {}), allowed, slot, require_isolation)
     try:
         try:
             session.ensure()
