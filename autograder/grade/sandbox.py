@@ -186,10 +186,15 @@ def _outermost(paths):
 
 def _stdlib_dirs():
     """The standard library's folders (pure modules, and lib-dynload's extension modules)."""
-    import math
+    import importlib.util
     found = {os.path.dirname(os.__file__)}
-    if getattr(math, "__file__", None):
-        found.add(os.path.dirname(math.__file__))
+    # extension modules: math is built in on some builds (Debian's), so look at several; and
+    # lib-dynload wherever sys.path has it
+    for name in ("math", "_ctypes", "_json", "_struct"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin and os.path.isabs(spec.origin):
+            found.add(os.path.dirname(spec.origin))
+    found.update(p for p in sys.path if p and os.path.basename(p) == "lib-dynload" and os.path.isdir(p))
     return sorted(os.path.abspath(p) for p in found)
 
 
