@@ -923,6 +923,11 @@ def _build_root(plan, limits, uid, gid):
 
     for path, target in plan["links"]:
         os.symlink(target, inside(path))
+    # /tmp first: an interpreter or virtualenv that lives under the host's /tmp (a CI clone) is
+    # bound inside it, on folders root owns in the sticky tmpfs
+    os.mkdir(inside("/tmp"), 0o755)
+    _mount("tmpfs", inside("/tmp"), "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={limits.tmp_mb}m,nr_inodes={limits.tmp_files},mode=1777")
     steps = [(inside_path, source) for source, inside_path in plan["binds"]]
     steps += [(inside_path, None) for inside_path in plan["covers"]]
     for inside_path, source in sorted(steps, key=lambda step: PurePosixPath(step[0]).parts):
@@ -934,9 +939,6 @@ def _build_root(plan, limits, uid, gid):
         _bind_read_only(f"/dev/{name}", inside(f"/dev/{name}"), device=True)
     os.mkdir(inside("/proc"), 0o555)
     _mount("proc", inside("/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-    os.mkdir(inside("/tmp"), 0o755)
-    _mount("tmpfs", inside("/tmp"), "tmpfs", MS_NOSUID | MS_NODEV,
-           f"size={limits.tmp_mb}m,nr_inodes={limits.tmp_files},mode=1777")
     os.mkdir(inside(WORKDIR), 0o700)
     os.chown(inside(WORKDIR), uid, gid)
     for inside_path in plan["covers"]:
