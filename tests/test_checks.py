@@ -149,6 +149,31 @@ def test_supplied_calls_record_what_a_right_answer_calls():
         "forward", "backward", "bce_loss", "momentum_step", "silu", "silu_derivative"}
 
 
+def test_supplied_calls_are_recorded_once_per_arguments_each_use_with_its_own_lookup_state(monkeypatch):
+    ref, params, x = _sigmoid_mlp_case(m=2)
+    recorded = []
+    real = bc._record_supplied_calls
+    monkeypatch.setattr(bc, "_record_supplied_calls", lambda *a: recorded.append(a[1]) or real(*a))
+    monkeypatch.setattr(bc, "_SUPPLIED_CACHE", {})
+    first = bc.supplied_calls("sigmoid_mlp", "forward", (params, x))
+    cache = ref.forward(params, x)
+    assert first.lookup("softmax", (cache["a3"] + 1e-3,), {}) == (False, None) and first.unanswered
+    again = bc.supplied_calls("sigmoid_mlp", "forward", (params, x))
+    assert recorded == ["forward"]  # the reference ran once
+    assert again is not first and not again.unanswered and again.entries is first.entries
+    found, value = again.lookup("softmax", (cache["a3"],), {})
+    assert found and np.allclose(value, cache["yhat"])
+    value[...] = 0  # a caller's copy: the shared table keeps the reference's value
+    assert np.allclose(bc.supplied_calls("sigmoid_mlp", "forward", (params, x)).lookup(
+        "softmax", (cache["a3"],), {})[1], cache["yhat"])
+    other = {k: v * 2 for k, v in params.items()}  # other arguments (even one bit): recorded afresh
+    assert not np.allclose(bc.supplied_calls("sigmoid_mlp", "forward", (other, x)).entries["softmax"][0][1],
+                           cache["yhat"])
+    assert recorded == ["forward", "forward"]
+    assert bc._arguments_key((params, x)) != bc._arguments_key((params, x.astype(np.float32)))
+    assert bc._arguments_key(([1], )) != bc._arguments_key(((1,), )) and bc._arguments_key((object(),)) is None
+
+
 def test_the_hint_names_the_students_own_functions_a_call_ran():
     ref, params, x = _sigmoid_mlp_case()
     ns = _student_namespace(SIGMOID_MLP_WRONG_SOFTMAX)
