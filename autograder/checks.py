@@ -279,12 +279,32 @@ def dependencies(form, function):
     return found
 
 
-# (exercise, function, arguments' digest) -> (form, table or None), most recent last: the
-# reference is deterministic, so a table recorded once serves every later submission's test
-# on the same arguments (relu_mse_training's train records 300 calls per run)
-_SUPPLIED_CACHE: dict = {}
-_SUPPLIED_CACHE_SIZE = 256
-_supplied_cache_lock = threading.Lock()
+# (kind, exercise, function, arguments' digest) -> (owner, value), most recent last. The reference
+# is deterministic and every submission's test passes it the same arguments, so what it computes
+# from them (the supplied-calls table, the known wrong answers) is computed once per batch;
+# ``owner`` (the module or function that computed it) must be the same object for a hit.
+_MEMO: dict = {}
+_MEMO_SIZE = 256
+_memo_lock = threading.Lock()
+
+
+def _memoised(kind, exercise, function, args, owner, compute):
+    """``compute()``, or its earlier value for the same exact ``args`` and the same ``owner``."""
+    digest = _arguments_key(args)
+    if digest is None:
+        return compute()
+    key = (kind, exercise, function, digest)
+    with _memo_lock:
+        hit = _MEMO.get(key)
+    if hit is not None and hit[0] is owner:
+        return hit[1]
+    value = compute()
+    with _memo_lock:
+        _MEMO.pop(key, None)
+        _MEMO[key] = (owner, value)
+        while len(_MEMO) > _MEMO_SIZE:
+            del _MEMO[next(iter(_MEMO))]
+    return value
 
 
 class _NoDigest(Exception):
@@ -330,20 +350,8 @@ def supplied_calls(exercise, function, args):
     form = reference_form(exercise)
     if form is None:
         return None
-    key = _arguments_key(args)
-    if key is not None:
-        key = (exercise, function, key)
-        with _supplied_cache_lock:
-            hit = _SUPPLIED_CACHE.get(key)
-        if hit is not None and hit[0] is form:
-            return hit[1].fresh() if hit[1] is not None else None
-    table = _record_supplied_calls(form, function, args)
-    if key is not None:
-        with _supplied_cache_lock:
-            _SUPPLIED_CACHE.pop(key, None)
-            _SUPPLIED_CACHE[key] = (form, table)
-            while len(_SUPPLIED_CACHE) > _SUPPLIED_CACHE_SIZE:
-                del _SUPPLIED_CACHE[next(iter(_SUPPLIED_CACHE))]
+    table = _memoised("supplied", exercise, function, args, form,
+                      lambda: _record_supplied_calls(form, function, args))
     return table.fresh() if table is not None else None
 
 
@@ -761,10 +769,14 @@ def reference_variants(exercise, function, args):
         from solutions.mistakes import wrong_answers
     except ImportError:
         return {}
-    try:
-        return dict(wrong_answers(exercise, function, copy.deepcopy(args)) or {})
-    except Exception:
-        return {}
+
+    def compute():
+        try:
+            return dict(wrong_answers(exercise, function, copy.deepcopy(args)) or {})
+        except Exception:
+            return {}
+    # a few ms per hidden case, the same in every submission: once per batch, a copy each time
+    return copy.deepcopy(_memoised("variants", exercise, function, args, wrong_answers, compute))
 
 
 def random_arrays(rng, shapes, scale=1.0):

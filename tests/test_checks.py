@@ -154,7 +154,7 @@ def test_supplied_calls_are_recorded_once_per_arguments_each_use_with_its_own_lo
     recorded = []
     real = bc._record_supplied_calls
     monkeypatch.setattr(bc, "_record_supplied_calls", lambda *a: recorded.append(a[1]) or real(*a))
-    monkeypatch.setattr(bc, "_SUPPLIED_CACHE", {})
+    monkeypatch.setattr(bc, "_MEMO", {})
     first = bc.supplied_calls("sigmoid_mlp", "forward", (params, x))
     cache = ref.forward(params, x)
     assert first.lookup("softmax", (cache["a3"] + 1e-3,), {}) == (False, None) and first.unanswered
@@ -172,6 +172,23 @@ def test_supplied_calls_are_recorded_once_per_arguments_each_use_with_its_own_lo
     assert recorded == ["forward", "forward"]
     assert bc._arguments_key((params, x)) != bc._arguments_key((params, x.astype(np.float32)))
     assert bc._arguments_key(([1], )) != bc._arguments_key(((1,), )) and bc._arguments_key((object(),)) is None
+
+
+def test_known_wrong_answers_are_computed_once_per_arguments_and_handed_out_as_copies(monkeypatch):
+    import solutions.mistakes
+    _, params, x = _sigmoid_mlp_case(m=2)
+    monkeypatch.setattr(bc, "_MEMO", {})
+    calls = []
+    real = solutions.mistakes.wrong_answers
+    monkeypatch.setattr(solutions.mistakes, "wrong_answers", lambda *a: calls.append(a[1]) or real(*a))
+    grads = {k: np.ones_like(v) for k, v in params.items()}
+    first = bc.reference_variants("sigmoid_mlp", "sgd_step", (params, grads, 0.1))
+    assert first and calls == ["sgd_step"]
+    code = next(iter(first))
+    expected = bc.copy.deepcopy(first[code])
+    first[code] = None  # the caller's copy
+    again = bc.reference_variants("sigmoid_mlp", "sgd_step", (params, grads, 0.1))
+    assert calls == ["sgd_step"] and bc.same_value(again[code], expected)
 
 
 def test_the_hint_names_the_students_own_functions_a_call_ran():
