@@ -254,3 +254,29 @@ def test_test_cells_echo_a_short_line_on_failure():
     source = test_source(Test("test_f", ("f",), body), "sigmoid_mlp")
     check_line = next(line for line in source.splitlines() if "check_public" in line)
     assert len(check_line) < 100, check_line
+
+
+def test_a_digested_pattern_matches_exactly_when_matches_does():
+    """_Pattern (one vector compare per lookup) is _matches, faster: same answer on every pair."""
+    import itertools
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4, 3))
+    values = [a, {"W": a, "b": a[:, :1]}, (a, 0.3, 100), {"p": {"W": a}, "x": [1.0, 2.0], "s": "relu", "n": None},
+              {}, [], {"a": {}}, [a, [a, a]], np.array([np.nan, 1.0]), np.array([np.inf, 1.0]), np.zeros((0, 3)),
+              3, 2.5, True, [1, 2, 3], ("a", 1)]
+
+    def near(v):
+        if isinstance(v, np.ndarray):
+            return [v, v * (1 + 1e-7), v + 1e-3, v.astype(np.float32), v.T, v.reshape(-1), v.tolist()]
+        if isinstance(v, dict):
+            return [v, dict(v, extra=1), dict(list(v.items())[1:]), list(v.values()),
+                    {k: x * 1.001 if isinstance(x, np.ndarray) else x for k, x in v.items()}]
+        if isinstance(v, (list, tuple)):
+            return [v, list(v), tuple(v), v[:-1] if v else [1], {}]
+        return [v, v + 1e-12 if isinstance(v, float) else v, "x", None, [v]]
+
+    with np.errstate(all="ignore"):
+        for recorded in values:
+            pattern = bc._Pattern(recorded)
+            for received in itertools.chain.from_iterable(near(v) for v in values):
+                assert pattern.matches(received) == bc._matches(received, recorded), (recorded, received)
