@@ -106,8 +106,12 @@ class Assignment:
     def max_score(self) -> float:
         return float(sum(self.questions.values()))
 
-    def fresh_tests(self) -> list[ExceptionTestFile]:
-        """New test file objects (they hold per-run results, so one set per submission)."""
+    def fresh_tests(self, install: bool = True) -> list[ExceptionTestFile]:
+        """New test file objects (they hold per-run results, so one set per submission).
+        ``install=False``: the caller is inside ``modules_installed`` for this assignment already
+        (a batch: installing again would swap ``sys.modules`` under the other grading threads)."""
+        if not install:
+            return [_test_file(src, path) for path, src in self.test_sources.items()]
         with self.helpers_installed():
             return [_test_file(src, path) for path, src in self.test_sources.items()]
 
@@ -154,7 +158,7 @@ def modules_installed(assignments: list[Assignment]):
     def ours(key):
         return key.split(".")[0] in tops
 
-    saved = {k: m for k, m in sys.modules.items() if ours(k)}
+    saved = {k: m for k, m in list(sys.modules.items()) if ours(k)}  # list(): other threads import
     for k in saved:
         del sys.modules[k]
     sys.modules.update(aliases)
@@ -166,7 +170,7 @@ def modules_installed(assignments: list[Assignment]):
             sys.meta_path.remove(finder)
         except ValueError:
             pass
-        for k in [k for k in sys.modules if ours(k)]:
+        for k in [k for k in list(sys.modules) if ours(k)]:
             del sys.modules[k]
         sys.modules.update(saved)
 

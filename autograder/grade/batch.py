@@ -295,7 +295,9 @@ def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None 
         with lock:
             if name not in tests:
                 try:
-                    tests[name] = assignments[name].fresh_tests()  # the core copies them per submission
+                    # the core copies them per submission; the group's modules are installed already:
+                    # no nested install swapping sys.modules under the other grading threads
+                    tests[name] = assignments[name].fresh_tests(install=False)
                 except Exception as exc:
                     tests[name] = exc
             return tests[name]
