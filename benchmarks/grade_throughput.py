@@ -85,19 +85,27 @@ def main(argv=None):
     try:
         subs = make_submissions(dist, args.n, work / "subs",
                                 ("correct",) if args.variants == "correct" else VARIANTS)
-        one = work / "one" / subs[0][0]
+        # start-up on the quickest notebook to grade (sigmoid_mlp: ~0.1 s; relu_mse_training's
+        # training loop alone takes ~0.5 s), and on an empty folder (nothing to grade: exit 1)
+        first = next(((e, p) for e, p in subs if e == "sigmoid_mlp"), subs[0])
+        one = work / "one" / first[0]
         one.mkdir(parents=True)
-        shutil.copy(subs[0][1], one / subs[0][1].name)
+        shutil.copy(first[1], one / first[1].name)
+        (work / "empty").mkdir()
         print(f"{len(subs)} submissions ({args.variants}) over {len({e for e, _ in subs})} assignments; "
               f"{cores} CPU cores; load average (1/5/15 min) at start {load()}")
-        startups, ours, otter, loads = [], [], [], []
+        startups, empties, ours, otter, loads = [], [], [], [], []
         turn = 0
         for r in range(1, args.rounds + 1):
             seconds, done, before, after = timed(ours_command([work / "one"], work / f"g1-{r}", dist, args.workers))
             startups.append(seconds)
             loads += [before, after]
-            print(f"round {r}: start-up (1 notebook, fresh process): {seconds:.2f} s   [load {before} -> {after}]"
+            print(f"round {r}: start-up (1 {first[0]} notebook, fresh process): {seconds:.2f} s   "
+                  f"[load {before} -> {after}]"
                   + ("" if done.returncode == 0 else f"  EXIT {done.returncode}: {done.stderr.strip()[-300:]}"))
+            seconds, done, before, after = timed(ours_command([work / "empty"], work / f"g0-{r}", dist, args.workers))
+            empties.append(seconds)
+            print(f"round {r}: empty folder (start, nothing to grade, exit): {seconds:.2f} s   [load {before} -> {after}]")
 
             seconds, done, before, after = timed(ours_command([work / "subs"], work / f"g-{r}", dist, args.workers))
             ours.append(seconds)
@@ -120,10 +128,11 @@ def main(argv=None):
                       + ("" if done.returncode == 0 else f"  (failed, counted: {done.stderr.strip()[-200:]})"))
 
         ours_each = sum(ours) / (len(subs) * len(ours))
-        otter_each = sum(otter) / len(otter)
+        otter_each = sum(otter) / len(otter) if otter else float("nan")
         print()
         print(f"start-up (process start to first notebook graded, incl. that notebook): "
-              f"median {statistics.median(startups):.2f} s, min {min(startups):.2f} s")
+              f"median {statistics.median(startups):.2f} s, min {min(startups):.2f} s; empty run "
+              f"median {statistics.median(empties):.2f} s")
         print(f"this grader: {1 / ours_each:.2f} submissions/s ({ours_each * 1000:.0f} ms each, batch of {len(subs)}, "
               f"start-up included; batches {', '.join(f'{s:.1f}' for s in ours)} s)")
         print(f"otter run:   {1 / otter_each:.3f} submissions/s ({otter_each:.2f} s each, {len(otter)} runs, "
