@@ -17,9 +17,13 @@ def test_grader_import_skips_otter_api_and_full_otter_still_works():
     out = _run("""
         import sys
         import autograder.grade.batch  # imports otter.test_files through the lazy package
-        heavy = sorted(m for m in ("otter.api", "otter.export", "nbconvert") if m in sys.modules)
+        heavy = sorted(m for m in ("otter.api", "otter.export", "nbconvert", "nbformat", "otter.test_files.ok_test")
+                       if m in sys.modules)
         print("heavy-before", heavy)
-        from otter.test_files import test_case
+        from otter.test_files import test_case, ExceptionTestFile
+        print("lazy-files", sys.modules["otter.test_files"].__otter_lazy__["done"])
+        from otter.test_files import GradingResults, OKTestFile  # completes otter.test_files
+        print("files", GradingResults.__name__, test_case is sys.modules["otter.test_files.exception_test"].test_case)
         import otter
         print("version", otter.__version__)
         print("notebook", otter.Notebook.__name__)
@@ -29,6 +33,7 @@ def test_grader_import_skips_otter_api_and_full_otter_still_works():
         print("same", sys.modules["otter"] is otter, otter.test_files is sys.modules["otter.test_files"])
     """)
     assert "heavy-before []" in out
+    assert "lazy-files False" in out and "files GradingResults True" in out
     from importlib.metadata import version
     assert f"version {version('otter-grader')}" in out
     assert "notebook Notebook" in out and "assign True" in out

@@ -26,9 +26,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grade.otter_lite import ensure_lazy_otter
+from autograder.grade.otter_lite import ensure_lazy_test_files
 
-ensure_lazy_otter()  # only otter.test_files is needed here: skip otter/__init__.py's nbconvert (2 s)
+ensure_lazy_test_files()  # only Otter's exception test files: skip otter/__init__.py's nbconvert (2 s)
 from otter.test_files.exception_test import ExceptionTestFile  # noqa: E402
 
 # module name in the test files -> repository module used when the bundle does not ship one

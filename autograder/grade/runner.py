@@ -32,7 +32,6 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import nbformat
 
 from autograder.grade import magics, protocol
 from autograder.grade.sandbox import Child, ChildGone, Limits, SandboxError, default_masked_paths, uid_slots
@@ -98,6 +97,7 @@ def read_code_cells(notebook_bytes):
         raw = json.loads(text)
         cells = raw.get("cells") if isinstance(raw, dict) and raw.get("nbformat", 4) == 4 else None
         if not isinstance(cells, list):
+            import nbformat  # older formats only (its import costs 0.1 s of start-up)
             cells = nbformat.reads(text, as_version=4).get("cells")
     except Exception as exc:  # JSON, validation and version errors of many kinds
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
