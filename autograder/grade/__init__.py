@@ -17,11 +17,12 @@ def main(args) -> int:
     ``--allow-unisolated``)."""
     from autograder.__main__ import EXIT_FAILED, EXIT_OK, EXIT_USAGE, limits_from
     from autograder.grade.assignments import load_assignments
-    from autograder.grade.batch import GradingRefused, grade_batch, start_isolation_probe
+    from autograder.grade.batch import GradingRefused, discard_isolation_probe, grade_batch, start_isolation_probe
 
     start_isolation_probe()  # the sandbox's zygote starts while the assignments are read
     built, problems = load_assignments(Path(args.dist))
     if not built:
+        discard_isolation_probe()
         for problem in problems:
             log.warning("%s", problem)
         log.error("nothing graded: nothing is built in %s; run `backprop-lab build --out %s` first",

@@ -230,6 +230,13 @@ def _take_probe() -> cf.Future:
     return future
 
 
+def discard_isolation_probe() -> None:
+    """Forget a started probe that will not be needed (the next batch probes afresh)."""
+    global _probe
+    with _probe_lock:
+        _probe = None
+
+
 def check_isolation(allow_unisolated: bool, log=print) -> str:
     """The sandbox's isolation mode on this machine; raises ``GradingRefused`` when it is
     ``plain`` (not isolated) and the instructor did not allow that."""
@@ -284,7 +291,7 @@ def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None 
         settings["isolation"] = check_isolation(allow_unisolated, log)
     else:
         settings["isolation"] = None
-        _take_probe()  # not needed: the next batch probes afresh
+        discard_isolation_probe()
     rows: list[dict | None] = [None] * len(submissions)
     hide = sorted(map(str, {Path(dist).resolve(), out_dir.resolve(), *(Path(p).resolve() for p in paths)}))
     counts = Counter()
