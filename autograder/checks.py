@@ -151,6 +151,12 @@ class SuppliedCalls:
 
     def lookup(self, name, args, kwargs):
         """(True, result) when ``name(*args, **kwargs)`` is a call the test determines, else (False, None)."""
+        found, value = self.lookup_shared(name, args, kwargs)
+        return found, copy.deepcopy(value) if found else None
+
+    def lookup_shared(self, name, args, kwargs):
+        """``lookup`` without the copy: the result is the table's own, to be read, never changed (the
+        grader encodes it for the submission's process at once)."""
         entries = self.entries.get(name)
         if not entries:
             return False, None
@@ -163,7 +169,7 @@ class SuppliedCalls:
             i = (start + step) % len(entries)
             if patterns[i].matches(arguments):
                 self._cursor[name] = i + 1
-                return True, copy.deepcopy(entries[i][1])
+                return True, entries[i][1]
         self.unanswered.add(name)
         return False, None
 
@@ -181,6 +187,9 @@ class SuppliedCalls:
 
 
 def _bind(signature, args, kwargs):
+    names = _positional_names(signature)
+    if names is not None and not kwargs and len(args) == len(names):  # the usual call: every argument, in order
+        return dict(zip(names, args))
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError:
@@ -293,6 +302,23 @@ class _Pattern:
             return True
         received_values = np.concatenate(flat) if len(flat) > 1 else flat[0]
         return bool(np.all(np.abs(received_values - self.values) <= self.tolerances))
+
+
+_positional_cache: dict = {}
+
+
+def _positional_names(signature):
+    """The parameter names when every parameter is plain positional-or-keyword (else None)."""
+    hit = _positional_cache.get(id(signature))  # by identity: hashing a Signature costs more than binding
+    if hit is not None and hit[0] is signature:
+        return hit[1]
+    params = list(signature.parameters.values())
+    names = (tuple(p.name for p in params)
+             if all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params) else None)
+    if len(_positional_cache) > 1024:
+        _positional_cache.clear()
+    _positional_cache[id(signature)] = (signature, names)  # holds the signature: its id stays its own
+    return names
 
 
 class _supplied_globals:

@@ -280,3 +280,32 @@ def test_a_digested_pattern_matches_exactly_when_matches_does():
             pattern = bc._Pattern(recorded)
             for received in itertools.chain.from_iterable(near(v) for v in values):
                 assert pattern.matches(received) == bc._matches(received, recorded), (recorded, received)
+
+
+def test_binding_fast_path_agrees_with_signature_bind_and_shared_lookup_is_not_copied():
+    import inspect
+
+    def f(a, b, c=3):
+        pass
+
+    def g(a, *, b):
+        pass
+
+    def h(*a):
+        pass
+
+    for func, args, kwargs in [(f, (1, 2), {}), (f, (1, 2, 4), {}), (f, (1,), {"b": 2}), (g, (1,), {"b": 2}),
+                               (h, (1, 2), {}), (f, (1, 2, 3, 4), {}), (g, (1, 2), {})]:
+        signature = inspect.signature(func)
+        try:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            expected = dict(bound.arguments)
+        except TypeError:
+            expected = None
+        assert bc._bind(signature, args, kwargs) == expected
+    ref, params, x = _sigmoid_mlp_case(m=2)
+    table = bc.supplied_calls("sigmoid_mlp", "forward", (params, x))
+    a3 = ref.forward(params, x)["a3"]
+    shared = table.lookup_shared("softmax", (a3,), {})[1]
+    assert shared is table.entries["softmax"][0][1] and table.lookup("softmax", (a3,), {})[1] is not shared

@@ -272,7 +272,8 @@ class _Session:
             kwargs = protocol.decode(request.get("kwargs"), limit)
             if type(name) is not str or not isinstance(args, list) or not isinstance(kwargs, dict):
                 return {"kind": "own"}
-            found, value = supplied.lookup(name, args, kwargs)
+            # lookup_shared: no copy, the value is encoded at once (bundles built before it: lookup)
+            found, value = getattr(supplied, "lookup_shared", supplied.lookup)(name, args, kwargs)
             if found:
                 return {"kind": "value", "value": protocol.encode(value, limit)}
         except (protocol.ProtocolError, protocol.NotPlainData, ValueError, TypeError, RecursionError):
