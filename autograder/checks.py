@@ -13,6 +13,7 @@ checks never show an expected value (nor the student's value, which with the err
 away).
 """
 import copy
+import hashlib
 import importlib
 import inspect
 import threading
@@ -123,7 +124,14 @@ class SuppliedCalls:
         self.entries = {}      # name -> [(bound arguments, result)]
         self.unanswered = set()  # names called with arguments no recorded call has
         self.signatures = {}   # name -> inspect.Signature of the reference function
+        self.patterns = {}     # name -> [_Pattern of each entry's arguments], parallel to entries
         self._cursor = {}
+
+    def fresh(self):
+        """A table with the same recorded calls (shared: they are only read) and no lookups yet."""
+        table = SuppliedCalls()
+        table.entries, table.signatures, table.patterns = self.entries, self.signatures, self.patterns
+        return table
 
     def names(self):
         return sorted(self.entries)
@@ -135,24 +143,33 @@ class SuppliedCalls:
             arguments = _bind(signature, args, kwargs)
             result = function(*args, **kwargs)
             if arguments is not None:
-                self.entries.setdefault(name, []).append((copy.deepcopy(arguments), copy.deepcopy(result)))
+                recorded = copy.deepcopy(arguments)
+                self.entries.setdefault(name, []).append((recorded, copy.deepcopy(result)))
+                self.patterns.setdefault(name, []).append(_Pattern(recorded))
             return result
         return recording
 
     def lookup(self, name, args, kwargs):
         """(True, result) when ``name(*args, **kwargs)`` is a call the test determines, else (False, None)."""
+        found, value = self.lookup_shared(name, args, kwargs)
+        return found, copy.deepcopy(value) if found else None
+
+    def lookup_shared(self, name, args, kwargs):
+        """``lookup`` without the copy: the result is the table's own, to be read, never changed (the
+        grader encodes it for the submission's process at once)."""
         entries = self.entries.get(name)
         if not entries:
             return False, None
         arguments = _bind(self.signatures[name], args, kwargs)
         if arguments is None:
             return False, None
+        patterns = self.patterns.get(name) or [_Pattern(recorded) for recorded, _ in entries]
         start = self._cursor.get(name, 0)
         for step in range(len(entries)):  # students call in the reference's order: start where we left
             i = (start + step) % len(entries)
-            if _matches(arguments, entries[i][0]):
+            if patterns[i].matches(arguments):
                 self._cursor[name] = i + 1
-                return True, copy.deepcopy(entries[i][1])
+                return True, entries[i][1]
         self.unanswered.add(name)
         return False, None
 
@@ -170,6 +187,9 @@ class SuppliedCalls:
 
 
 def _bind(signature, args, kwargs):
+    names = _positional_names(signature)
+    if names is not None and not kwargs and len(args) == len(names):  # the usual call: every argument, in order
+        return dict(zip(names, args))
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError:
@@ -182,6 +202,15 @@ def _matches(received, recorded):
     """``received`` is ``recorded`` up to rounding (dicts may hold extra entries)."""
     if isinstance(recorded, dict):
         return isinstance(received, dict) and all(k in received and _matches(received[k], v) for k, v in recorded.items())
+    if type(recorded) is np.ndarray and type(received) is np.ndarray:  # the common case, fast
+        if recorded.dtype.kind in "biuf" and received.dtype.kind in "biuf":
+            if received.shape != recorded.shape:
+                return False
+            e, r = recorded.astype(float, copy=False), received.astype(float, copy=False)
+            if e.size == 0:
+                return True
+            tolerance = np.abs(e)
+            return bool((np.abs(r - e) <= 1e-8 + 1e-6 * float(tolerance.max()) + 1e-5 * tolerance).all())
     if isinstance(recorded, (list, tuple)) and not _is_numeric_list(recorded):
         return (isinstance(received, (list, tuple)) and len(received) == len(recorded)
                 and all(_matches(r, e) for r, e in zip(received, recorded)))
@@ -196,6 +225,100 @@ def _matches(received, recorded):
     r, e = r.astype(float), e.astype(float)
     scale = float(np.max(np.abs(e), initial=0.0))
     return bool(np.all(np.abs(r - e) <= 1e-8 + 1e-6 * scale + 1e-5 * np.abs(e)))
+
+
+class _Pattern:
+    """A recorded call's arguments digested for ``_matches`` at the cost of one vector compare:
+    the containers to walk (dict keys, sequence lengths), the numeric leaves' values and their
+    tolerances (``_matches``'s, element by element) each in one flat vector. ``matches(received)``
+    equals ``_matches(received, recorded)``; it runs on every dependency call a student's
+    function makes (a training loop: hundreds per test)."""
+
+    def __init__(self, recorded):
+        self.recorded = recorded
+        self.leaves = []  # (path of ("key", k) / ("item", i, length) steps, shape or None, exact value)
+        values, tolerances = [], []
+        self.simple = self._walk(recorded, (), values, tolerances)
+        if self.simple:
+            self.values = np.concatenate(values) if values else np.zeros(0)
+            self.tolerances = np.concatenate(tolerances) if tolerances else np.zeros(0)
+
+    def _walk(self, recorded, path, values, tolerances):
+        if isinstance(recorded, dict) or (isinstance(recorded, (list, tuple)) and not _is_numeric_list(recorded)):
+            if not recorded:  # nothing below to walk through: the container's kind is the check
+                self.leaves.append((path, "container", recorded))
+                return True
+        if isinstance(recorded, dict):
+            return all(self._walk(v, path + (("key", k),), values, tolerances) for k, v in recorded.items())
+        if isinstance(recorded, (list, tuple)) and not _is_numeric_list(recorded):
+            return all(self._walk(v, path + (("item", i, len(recorded)),), values, tolerances)
+                       for i, v in enumerate(recorded))
+        try:
+            e = np.asarray(recorded)
+        except Exception:
+            return False
+        if e.dtype.kind not in "biuf":
+            self.leaves.append((path, None, recorded))
+            return True
+        e = e.astype(float)
+        scale = float(np.max(np.abs(e), initial=0.0))
+        self.leaves.append((path, e.shape, None))
+        values.append(e.ravel())
+        tolerances.append((1e-8 + 1e-6 * scale + 1e-5 * np.abs(e)).ravel())
+        return True
+
+    def matches(self, received):
+        if not self.simple:
+            return _matches(received, self.recorded)
+        flat = []
+        for path, shape, exact in self.leaves:
+            value = received
+            for step in path:
+                if step[0] == "key":
+                    if not isinstance(value, dict) or step[1] not in value:
+                        return False
+                    value = value[step[1]]
+                else:
+                    if not isinstance(value, (list, tuple)) or len(value) != step[2]:
+                        return False
+                    value = value[step[1]]
+            if shape == "container":
+                if not (isinstance(value, dict) if isinstance(exact, dict) else
+                        isinstance(value, (list, tuple)) and len(value) == 0):
+                    return False
+                continue
+            if shape is None:
+                if not same_value(value, exact):
+                    return False
+                continue
+            try:
+                r = np.asarray(value)
+            except Exception:
+                return False
+            if r.dtype.kind not in "biuf" or r.shape != shape:
+                return False
+            flat.append(r.astype(float).ravel())
+        if not flat:
+            return True
+        received_values = np.concatenate(flat) if len(flat) > 1 else flat[0]
+        return bool(np.all(np.abs(received_values - self.values) <= self.tolerances))
+
+
+_positional_cache: dict = {}
+
+
+def _positional_names(signature):
+    """The parameter names when every parameter is plain positional-or-keyword (else None)."""
+    hit = _positional_cache.get(id(signature))  # by identity: hashing a Signature costs more than binding
+    if hit is not None and hit[0] is signature:
+        return hit[1]
+    params = list(signature.parameters.values())
+    names = (tuple(p.name for p in params)
+             if all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params) else None)
+    if len(_positional_cache) > 1024:
+        _positional_cache.clear()
+    _positional_cache[id(signature)] = (signature, names)  # holds the signature: its id stays its own
+    return names
 
 
 class _supplied_globals:
@@ -263,11 +386,84 @@ def dependencies(form, function):
     return found
 
 
+# (kind, exercise, function, arguments' digest) -> (owner, value), most recent last. The reference
+# is deterministic and every submission's test passes it the same arguments, so what it computes
+# from them (the supplied-calls table, the known wrong answers) is computed once per batch;
+# ``owner`` (the module or function that computed it) must be the same object for a hit.
+_MEMO: dict = {}
+_MEMO_SIZE = 256
+_memo_lock = threading.Lock()
+
+
+def _memoised(kind, exercise, function, args, owner, compute):
+    """``compute()``, or its earlier value for the same exact ``args`` and the same ``owner``."""
+    digest = _arguments_key(args)
+    if digest is None:
+        return compute()
+    key = (kind, exercise, function, digest)
+    with _memo_lock:
+        hit = _MEMO.get(key)
+    if hit is not None and hit[0] is owner:
+        return hit[1]
+    value = compute()
+    with _memo_lock:
+        _MEMO.pop(key, None)
+        _MEMO[key] = (owner, value)
+        while len(_MEMO) > _MEMO_SIZE:
+            del _MEMO[next(iter(_MEMO))]
+    return value
+
+
+class _NoDigest(Exception):
+    """A value ``_digest`` cannot fingerprint exactly: such calls are not cached."""
+
+
+def _digest(value, out):
+    """Append an exact, type-tagged fingerprint of plain data (arrays, numbers, containers) to ``out``."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise _NoDigest
+        out.append(f"a{value.dtype.str}{value.shape}".encode())
+        out.append(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, dict):
+        out.append(f"d{len(value)}".encode())
+        for k, v in value.items():
+            _digest(k, out)
+            _digest(v, out)
+    elif isinstance(value, (list, tuple)):
+        out.append(f"{type(value).__name__[0]}{len(value)}".encode())
+        for v in value:
+            _digest(v, out)
+    elif value is None or isinstance(value, (bool, int, float, complex, str, np.generic)):
+        out.append(f"{type(value).__name__}:{value!r}".encode())
+    else:
+        raise _NoDigest
+
+
+def _arguments_key(args):
+    out = []
+    try:
+        _digest(list(args), out)
+    except (_NoDigest, RecursionError):
+        return None
+    return hashlib.sha256(b"\0".join(out)).hexdigest()
+
+
 def supplied_calls(exercise, function, args):
     """Run the reference form of ``function`` on ``args`` and record its calls to the student's
-    other functions (None: no reference here, no dependencies, or nothing recorded)."""
+    other functions (None: no reference here, no dependencies, or nothing recorded). Tables are
+    cached by (exercise, function, exact arguments) for as long as the same form module is
+    loaded; each call gets its own lookup state."""
     form = reference_form(exercise)
-    if form is None or function not in _student_functions(form):
+    if form is None:
+        return None
+    table = _memoised("supplied", exercise, function, args, form,
+                      lambda: _record_supplied_calls(form, function, args))
+    return table.fresh() if table is not None else None
+
+
+def _record_supplied_calls(form, function, args):
+    if function not in _student_functions(form):
         return None
     deps = dependencies(form, function)
     if not deps:
@@ -680,10 +876,14 @@ def reference_variants(exercise, function, args):
         from solutions.mistakes import wrong_answers
     except ImportError:
         return {}
-    try:
-        return dict(wrong_answers(exercise, function, copy.deepcopy(args)) or {})
-    except Exception:
-        return {}
+
+    def compute():
+        try:
+            return dict(wrong_answers(exercise, function, copy.deepcopy(args)) or {})
+        except Exception:
+            return {}
+    # a few ms per hidden case, the same in every submission: once per batch, a copy each time
+    return copy.deepcopy(_memoised("variants", exercise, function, args, wrong_answers, compute))
 
 
 def random_arrays(rng, shapes, scale=1.0):

@@ -1,17 +1,22 @@
-"""Grading throughput: this grader vs sequential ``otter run``, on the same submissions.
+"""Grading throughput: this grader vs ``otter run``, measured alternately in the same run.
 
-    python benchmarks/grade_throughput.py [--dist dist] [-n 100] [--workers N] [--otter-sample K]
+    python benchmarks/grade_throughput.py [--dist dist] [-n 40] [--rounds 3] [--otter-per-round 3]
+                                          [--variants correct|all] [--workers N]
 
-Makes N submissions (default 100) from the honest examples under examples/ (correct, partly
-wrong, broken; each copy made unique by a markdown cell so no cache helps), grades all of them
-with ``python -m autograder grade``'s batch grader (sandboxed child per submission, tests by
-value), then with ``otter run`` one after another, and prints both rates and the ratio.
-With ``--otter-sample K`` only K submissions go through ``otter run`` and its rate is
-extrapolated to all N (the output says so).
+Makes N submissions (default 40, correct notebooks of every built assignment; ``--variants all``
+mixes in the partly wrong and broken examples), each copy made unique by a markdown cell so no
+cache helps. Then, ``--rounds`` times: our start-up (``backprop-lab grade`` on one notebook, a
+fresh process: process start to the first submission graded and written), the whole batch
+through ``backprop-lab grade`` (a fresh process and output folder, so start-up is included), and
+K submissions through ``otter run`` one after another (K = ``--otter-per-round``, taking turns
+over the batch). Alternating keeps the two rates comparable when the machine's load changes.
+Prints every measurement with the load average before and after it, and the CPU count: on a
+busy machine (load average above half the cores) the ratio is not a result, and it says so.
 """
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,13 +26,12 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 VARIANTS = ("correct", "partly_wrong", "broken_syntax", "broken_import", "missing_functions")
 
 
-def make_submissions(dist: Path, n: int, folder: Path) -> list[tuple[str, Path]]:
+def make_submissions(dist: Path, n: int, folder: Path, variants=VARIANTS) -> list[tuple[str, Path]]:
     built = sorted(p.name for p in dist.iterdir() if list((p / "autograder").glob("*.zip")))
-    sources = [(ex, REPO / "examples" / ex / f"{v}.ipynb") for ex in built for v in VARIANTS
+    sources = [(ex, REPO / "examples" / ex / f"{v}.ipynb") for v in variants for ex in built
                if (REPO / "examples" / ex / f"{v}.ipynb").exists()]
     if not sources:
         raise SystemExit("no example submissions for the built assignments; run examples/make_examples.py")
@@ -43,59 +47,102 @@ def make_submissions(dist: Path, n: int, folder: Path) -> list[tuple[str, Path]]
     return subs
 
 
+def load() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def timed(command: list[str]) -> tuple[float, subprocess.CompletedProcess, str, str]:
+    """(seconds, result, load before, load after) of one command run to completion."""
+    before = load()
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    return time.perf_counter() - start, done, before, load()
+
+
+def ours_command(paths, out: Path, dist: Path, workers) -> list[str]:
+    command = [sys.executable, "-m", "autograder", "grade", *map(str, paths), "--dist", str(dist),
+               "--out", str(out), "-q"]
+    return command + (["--workers", str(workers)] if workers else [])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dist", default=str(REPO / "dist"))
-    parser.add_argument("-n", type=int, default=100, help="submissions to grade (default 100)")
+    parser.add_argument("-n", type=int, default=40, help="submissions in our batch (default 40)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of ours and otter run (default 3)")
+    parser.add_argument("--otter-per-round", type=int, default=3, metavar="K",
+                        help="otter run submissions timed per round (default 3)")
+    parser.add_argument("--variants", choices=("correct", "all"), default="correct",
+                        help="correct notebooks only (default) or every example variant")
     parser.add_argument("--workers", type=int, default=None, help="our grader's parallel submissions")
-    parser.add_argument("--otter-sample", type=int, default=None,
-                        help="time otter run on only K submissions and extrapolate its rate")
     args = parser.parse_args(argv)
-    dist = Path(args.dist)
+    dist = Path(args.dist).resolve()
     if not dist.is_dir():
         raise SystemExit(f"{dist}: build first: python -m autograder build --out {dist}")
 
-    from autograder.grade.batch import grade_batch
-
     work = Path(tempfile.mkdtemp(prefix="grade-bench-"))
+    cores = os.cpu_count()
     try:
-        subs = make_submissions(dist, args.n, work / "subs")
-        cores = os.cpu_count()
-        print(f"{len(subs)} submissions over {len({e for e, _ in subs})} assignments; {cores} CPU cores")
+        subs = make_submissions(dist, args.n, work / "subs",
+                                ("correct",) if args.variants == "correct" else VARIANTS)
+        # start-up on the quickest notebook to grade (sigmoid_mlp: ~0.1 s; relu_mse_training's
+        # training loop alone takes ~0.5 s), and on an empty folder (nothing to grade: exit 1)
+        first = next(((e, p) for e, p in subs if e == "sigmoid_mlp"), subs[0])
+        one = work / "one" / first[0]
+        one.mkdir(parents=True)
+        shutil.copy(first[1], one / first[1].name)
+        (work / "empty").mkdir()
+        print(f"{len(subs)} submissions ({args.variants}) over {len({e for e, _ in subs})} assignments; "
+              f"{cores} CPU cores; load average (1/5/15 min) at start {load()}")
+        startups, empties, ours, otter, loads = [], [], [], [], []
+        turn = 0
+        for r in range(1, args.rounds + 1):
+            seconds, done, before, after = timed(ours_command([work / "one"], work / f"g1-{r}", dist, args.workers))
+            startups.append(seconds)
+            loads += [before, after]
+            print(f"round {r}: start-up (1 {first[0]} notebook, fresh process): {seconds:.2f} s   "
+                  f"[load {before} -> {after}]"
+                  + ("" if done.returncode == 0 else f"  EXIT {done.returncode}: {done.stderr.strip()[-300:]}"))
+            seconds, done, before, after = timed(ours_command([work / "empty"], work / f"g0-{r}", dist, args.workers))
+            empties.append(seconds)
+            print(f"round {r}: empty folder (start, nothing to grade, exit): {seconds:.2f} s   [load {before} -> {after}]")
 
-        start = time.perf_counter()
-        rows = grade_batch([work / "subs"], out_dir=work / "grades", dist=dist, workers=args.workers,
-                           timeout=60.0, progress=True, log=lambda *a: None)
-        ours_s = time.perf_counter() - start
-        statuses = {}
-        for r in rows:
-            statuses[r["status"]] = statuses.get(r["status"], 0) + 1
-        ours_rate = len(rows) / ours_s
-        print(f"this grader: {len(rows)} submissions in {ours_s:.1f} s = {ours_rate:.2f} submissions/s "
-              f"({ours_s / len(rows):.3f} s each; statuses {statuses})")
+            seconds, done, before, after = timed(ours_command([work / "subs"], work / f"g-{r}", dist, args.workers))
+            ours.append(seconds)
+            loads += [before, after]
+            print(f"round {r}: this grader, {len(subs)} submissions: {seconds:.2f} s = "
+                  f"{seconds / len(subs) * 1000:.0f} ms each   [load {before} -> {after}]"
+                  + ("" if done.returncode == 0 else f"  EXIT {done.returncode}: {done.stderr.strip()[-300:]}"))
 
-        sample = subs if not args.otter_sample else subs[:: max(1, len(subs) // args.otter_sample)][: args.otter_sample]
-        start = time.perf_counter()
-        for k, (exercise, sub) in enumerate(sample):
-            bundle = max((dist / exercise / "autograder").glob("*.zip"), key=lambda b: b.stat().st_mtime)
-            out = work / "otter" / str(k)
-            out.mkdir(parents=True)
-            done = subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(bundle), "-o", str(out), str(sub)],
-                                  capture_output=True, text=True)
-            if done.returncode != 0:
-                print(f"  otter run failed on {sub.name} (counted anyway): {done.stderr.strip()[-200:]}")
-            print(f"  otter run {k + 1}/{len(sample)}: {time.perf_counter() - start:.1f} s", end="\r", flush=True)
-        otter_s = time.perf_counter() - start
-        otter_rate = len(sample) / otter_s
+            for _ in range(args.otter_per_round):
+                exercise, sub = subs[turn % len(subs)]
+                turn += 1
+                bundle = max((dist / exercise / "autograder").glob("*.zip"), key=lambda b: b.stat().st_mtime)
+                out = work / "otter" / str(turn)
+                out.mkdir(parents=True)
+                seconds, done, before, after = timed([sys.executable, "-m", "otter", "run", "-a", str(bundle),
+                                                      "-o", str(out), str(sub)])
+                otter.append(seconds)
+                loads += [before, after]
+                print(f"round {r}: otter run {sub.name}: {seconds:.2f} s   [load {before} -> {after}]"
+                      + ("" if done.returncode == 0 else f"  (failed, counted: {done.stderr.strip()[-200:]})"))
+
+        ours_each = sum(ours) / (len(subs) * len(ours))
+        otter_each = sum(otter) / len(otter) if otter else float("nan")
         print()
-        if len(sample) < len(subs):
-            print(f"otter run (sequential): {len(sample)} of the {len(subs)} submissions in {otter_s:.1f} s = "
-                  f"{otter_rate:.3f} submissions/s; EXTRAPOLATED to all {len(subs)}: "
-                  f"{len(subs) / otter_rate:.0f} s")
-        else:
-            print(f"otter run (sequential): {len(sample)} submissions in {otter_s:.1f} s = {otter_rate:.3f} submissions/s")
-        print(f"ratio: this grader is {ours_rate / otter_rate:.1f}x otter run's throughput "
-              f"({'extrapolated from a sample of ' + str(len(sample)) if len(sample) < len(subs) else 'measured on all'})")
+        print(f"start-up (process start to first notebook graded, incl. that notebook): "
+              f"median {statistics.median(startups):.2f} s, min {min(startups):.2f} s; empty run "
+              f"median {statistics.median(empties):.2f} s")
+        print(f"this grader: {1 / ours_each:.2f} submissions/s ({ours_each * 1000:.0f} ms each, batch of {len(subs)}, "
+              f"start-up included; batches {', '.join(f'{s:.1f}' for s in ours)} s)")
+        print(f"otter run:   {1 / otter_each:.3f} submissions/s ({otter_each:.2f} s each, {len(otter)} runs, "
+              f"sequential)")
+        print(f"ratio: this grader is {otter_each / ours_each:.1f}x otter run (per submission, end to end)")
+        peak = max(float(x.split("/")[0]) for x in loads)
+        print(f"load average (1 min) during the run: max {peak:.2f} on {cores} cores")
+        if cores and peak > cores / 2:
+            print(f"WARNING: the machine was busy (1-min load up to {peak:.2f} on {cores} cores): "
+                  f"these figures are not a result; rerun on an idle machine")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -149,6 +149,48 @@ def test_supplied_calls_record_what_a_right_answer_calls():
         "forward", "backward", "bce_loss", "momentum_step", "silu", "silu_derivative"}
 
 
+def test_supplied_calls_are_recorded_once_per_arguments_each_use_with_its_own_lookup_state(monkeypatch):
+    ref, params, x = _sigmoid_mlp_case(m=2)
+    recorded = []
+    real = bc._record_supplied_calls
+    monkeypatch.setattr(bc, "_record_supplied_calls", lambda *a: recorded.append(a[1]) or real(*a))
+    monkeypatch.setattr(bc, "_MEMO", {})
+    first = bc.supplied_calls("sigmoid_mlp", "forward", (params, x))
+    cache = ref.forward(params, x)
+    assert first.lookup("softmax", (cache["a3"] + 1e-3,), {}) == (False, None) and first.unanswered
+    again = bc.supplied_calls("sigmoid_mlp", "forward", (params, x))
+    assert recorded == ["forward"]  # the reference ran once
+    assert again is not first and not again.unanswered and again.entries is first.entries
+    found, value = again.lookup("softmax", (cache["a3"],), {})
+    assert found and np.allclose(value, cache["yhat"])
+    value[...] = 0  # a caller's copy: the shared table keeps the reference's value
+    assert np.allclose(bc.supplied_calls("sigmoid_mlp", "forward", (params, x)).lookup(
+        "softmax", (cache["a3"],), {})[1], cache["yhat"])
+    other = {k: v * 2 for k, v in params.items()}  # other arguments (even one bit): recorded afresh
+    assert not np.allclose(bc.supplied_calls("sigmoid_mlp", "forward", (other, x)).entries["softmax"][0][1],
+                           cache["yhat"])
+    assert recorded == ["forward", "forward"]
+    assert bc._arguments_key((params, x)) != bc._arguments_key((params, x.astype(np.float32)))
+    assert bc._arguments_key(([1], )) != bc._arguments_key(((1,), )) and bc._arguments_key((object(),)) is None
+
+
+def test_known_wrong_answers_are_computed_once_per_arguments_and_handed_out_as_copies(monkeypatch):
+    import solutions.mistakes
+    _, params, x = _sigmoid_mlp_case(m=2)
+    monkeypatch.setattr(bc, "_MEMO", {})
+    calls = []
+    real = solutions.mistakes.wrong_answers
+    monkeypatch.setattr(solutions.mistakes, "wrong_answers", lambda *a: calls.append(a[1]) or real(*a))
+    grads = {k: np.ones_like(v) for k, v in params.items()}
+    first = bc.reference_variants("sigmoid_mlp", "sgd_step", (params, grads, 0.1))
+    assert first and calls == ["sgd_step"]
+    code = next(iter(first))
+    expected = bc.copy.deepcopy(first[code])
+    first[code] = None  # the caller's copy
+    again = bc.reference_variants("sigmoid_mlp", "sgd_step", (params, grads, 0.1))
+    assert calls == ["sgd_step"] and bc.same_value(again[code], expected)
+
+
 def test_the_hint_names_the_students_own_functions_a_call_ran():
     ref, params, x = _sigmoid_mlp_case()
     ns = _student_namespace(SIGMOID_MLP_WRONG_SOFTMAX)
@@ -212,3 +254,58 @@ def test_test_cells_echo_a_short_line_on_failure():
     source = test_source(Test("test_f", ("f",), body), "sigmoid_mlp")
     check_line = next(line for line in source.splitlines() if "check_public" in line)
     assert len(check_line) < 100, check_line
+
+
+def test_a_digested_pattern_matches_exactly_when_matches_does():
+    """_Pattern (one vector compare per lookup) is _matches, faster: same answer on every pair."""
+    import itertools
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4, 3))
+    values = [a, {"W": a, "b": a[:, :1]}, (a, 0.3, 100), {"p": {"W": a}, "x": [1.0, 2.0], "s": "relu", "n": None},
+              {}, [], {"a": {}}, [a, [a, a]], np.array([np.nan, 1.0]), np.array([np.inf, 1.0]), np.zeros((0, 3)),
+              3, 2.5, True, [1, 2, 3], ("a", 1)]
+
+    def near(v):
+        if isinstance(v, np.ndarray):
+            return [v, v * (1 + 1e-7), v + 1e-3, v.astype(np.float32), v.T, v.reshape(-1), v.tolist()]
+        if isinstance(v, dict):
+            return [v, dict(v, extra=1), dict(list(v.items())[1:]), list(v.values()),
+                    {k: x * 1.001 if isinstance(x, np.ndarray) else x for k, x in v.items()}]
+        if isinstance(v, (list, tuple)):
+            return [v, list(v), tuple(v), v[:-1] if v else [1], {}]
+        return [v, v + 1e-12 if isinstance(v, float) else v, "x", None, [v]]
+
+    with np.errstate(all="ignore"):
+        for recorded in values:
+            pattern = bc._Pattern(recorded)
+            for received in itertools.chain.from_iterable(near(v) for v in values):
+                assert pattern.matches(received) == bc._matches(received, recorded), (recorded, received)
+
+
+def test_binding_fast_path_agrees_with_signature_bind_and_shared_lookup_is_not_copied():
+    import inspect
+
+    def f(a, b, c=3):
+        pass
+
+    def g(a, *, b):
+        pass
+
+    def h(*a):
+        pass
+
+    for func, args, kwargs in [(f, (1, 2), {}), (f, (1, 2, 4), {}), (f, (1,), {"b": 2}), (g, (1,), {"b": 2}),
+                               (h, (1, 2), {}), (f, (1, 2, 3, 4), {}), (g, (1, 2), {})]:
+        signature = inspect.signature(func)
+        try:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            expected = dict(bound.arguments)
+        except TypeError:
+            expected = None
+        assert bc._bind(signature, args, kwargs) == expected
+    ref, params, x = _sigmoid_mlp_case(m=2)
+    table = bc.supplied_calls("sigmoid_mlp", "forward", (params, x))
+    a3 = ref.forward(params, x)["a3"]
+    shared = table.lookup_shared("softmax", (a3,), {})[1]
+    assert shared is table.entries["softmax"][0][1] and table.lookup("softmax", (a3,), {})[1] is not shared

@@ -17,10 +17,12 @@ def main(args) -> int:
     ``--allow-unisolated``)."""
     from autograder.__main__ import EXIT_FAILED, EXIT_OK, EXIT_USAGE, limits_from
     from autograder.grade.assignments import load_assignments
-    from autograder.grade.batch import GradingRefused, grade_batch
+    from autograder.grade.batch import GradingRefused, discard_isolation_probe, grade_batch, start_isolation_probe
 
+    start_isolation_probe()  # the sandbox's zygote starts while the assignments are read
     built, problems = load_assignments(Path(args.dist))
     if not built:
+        discard_isolation_probe()
         for problem in problems:
             log.warning("%s", problem)
         log.error("nothing graded: nothing is built in %s; run `backprop-lab build --out %s` first",
@@ -31,7 +33,8 @@ def main(args) -> int:
         rows = grade_batch(args.paths, out_dir=args.out, dist=args.dist, assignment=args.assignment,
                            workers=args.workers, timeout=limits.submission_timeout, limits=limits,
                            progress=log.isEnabledFor(logging.INFO), log=log.info,
-                           allow_unisolated=getattr(args, "allow_unisolated", False))
+                           allow_unisolated=getattr(args, "allow_unisolated", False),
+                           loaded=(built, problems))
     except GradingRefused as refused:
         log.error("grade: refused: %s", refused)
         return EXIT_USAGE

@@ -15,6 +15,7 @@ repository's ``autograder.checks`` / ``autograder.diagnosis`` / ``solutions``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import importlib.abc
@@ -25,7 +26,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from otter.test_files.exception_test import ExceptionTestFile
+from autograder.grade.otter_lite import ensure_lazy_test_files
+
+ensure_lazy_test_files()  # only Otter's exception test files: skip otter/__init__.py's nbconvert (2 s)
+from otter.test_files.exception_test import ExceptionTestFile  # noqa: E402
 
 # module name in the test files -> repository module used when the bundle does not ship one
 HELPER_MODULES = {
@@ -42,12 +46,20 @@ class AssignmentError(Exception):
     """A built assignment that cannot be used for grading (missing or broken bundle)."""
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(source: str, filename: str):
+    """``compile(source, filename, "exec")``, once per process: every load of the assignments and
+    every batch installs the same bundle modules and test files (0.2-0.4 s of compiling each time)."""
+    return compile(source, filename, "exec")
+
+
 class _InMemoryModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Imports modules and packages from source text held in memory (the bundle's files/)."""
 
-    def __init__(self, label: str, sources: dict[str, str]):
+    def __init__(self, label: str, sources: dict[str, str], origins: dict[str, str] | None = None):
         self.label = label
         self.modules: dict[str, tuple[str, str, bool]] = {}  # dotted -> (path, source, is package)
+        self.origins = origins or {}  # path -> the bundle it came from (the module's __file__)
         for path, source in sources.items():
             parts = path[: -len(".py")].split("/")
             is_package = parts[-1] == "__init__"
@@ -58,6 +70,9 @@ class _InMemoryModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             for k in range(1, len(parts)):
                 self.modules.setdefault(".".join(parts[:k]), ("", "", True))
 
+    def _file(self, rel: str) -> str:
+        return f"{self.origins.get(rel, self.label)}!files/{rel}"
+
     @property
     def top_names(self) -> set[str]:
         return {d.split(".")[0] for d in self.modules}
@@ -66,16 +81,15 @@ class _InMemoryModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if fullname not in self.modules:
             return None
         rel, _, is_package = self.modules[fullname]
-        return importlib.util.spec_from_loader(fullname, self, origin=f"{self.label}!files/{rel}",
-                                               is_package=is_package)
+        return importlib.util.spec_from_loader(fullname, self, origin=self._file(rel), is_package=is_package)
 
     def create_module(self, spec):
         return None
 
     def exec_module(self, module):
         rel, source, _ = self.modules[module.__name__]
-        module.__file__ = f"{self.label}!files/{rel}"
-        exec(compile(source, module.__file__, "exec"), module.__dict__)
+        module.__file__ = self._file(rel)
+        exec(_compiled(source, module.__file__), module.__dict__)
 
 
 @dataclass
@@ -92,13 +106,25 @@ class Assignment:
     def max_score(self) -> float:
         return float(sum(self.questions.values()))
 
-    def fresh_tests(self) -> list[ExceptionTestFile]:
-        """New test file objects (they hold per-run results, so one set per submission)."""
+    def fresh_tests(self, install: bool = True) -> list[ExceptionTestFile]:
+        """New test file objects (they hold per-run results, so one set per submission).
+        ``install=False``: the caller is inside ``modules_installed`` for this assignment already
+        (a batch: installing again would swap ``sys.modules`` under the other grading threads)."""
+        if not install:
+            return [_test_file(src, path) for path, src in self.test_sources.items()]
         with self.helpers_installed():
-            return [ExceptionTestFile.from_string(src, path=path) for path, src in self.test_sources.items()]
+            return [_test_file(src, path) for path, src in self.test_sources.items()]
 
     def helpers_installed(self):
         return modules_installed([self])
+
+
+def _test_file(source: str, path: str) -> ExceptionTestFile:
+    """``ExceptionTestFile.from_string(source, path)`` with the compiled code reused
+    (``_from_compiled_code`` is the second half of ``from_string``)."""
+    test_file = ExceptionTestFile._from_compiled_code(_compiled(source, path), path=path)
+    test_file.source = source
+    return test_file
 
 
 def compatible(a: Assignment, b: Assignment) -> bool:
@@ -114,9 +140,12 @@ def modules_installed(assignments: list[Assignment]):
     has them. Afterwards ``sys.modules`` is as before. Meant to wrap a whole batch (test functions
     import lazily, from any grading thread); the assignments must be ``compatible``."""
     sources: dict[str, str] = {}
+    origins: dict[str, str] = {}
     for a in assignments:
         sources.update(a.module_sources)
-    finder = _InMemoryModules(",".join(str(a.bundle) for a in assignments), sources)
+        for rel in a.module_sources:
+            origins.setdefault(rel, str(a.bundle))  # compatible: the first bundle's copy is everyone's
+    finder = _InMemoryModules(",".join(str(a.bundle) for a in assignments), sources, origins)
     aliases = {}
     for name, repo_module in HELPER_MODULES.items():
         if name not in finder.top_names and name != repo_module:
@@ -129,7 +158,7 @@ def modules_installed(assignments: list[Assignment]):
     def ours(key):
         return key.split(".")[0] in tops
 
-    saved = {k: m for k, m in sys.modules.items() if ours(k)}
+    saved = {k: m for k, m in list(sys.modules.items()) if ours(k)}  # list(): other threads import
     for k in saved:
         del sys.modules[k]
     sys.modules.update(aliases)
@@ -141,7 +170,7 @@ def modules_installed(assignments: list[Assignment]):
             sys.meta_path.remove(finder)
         except ValueError:
             pass
-        for k in [k for k in sys.modules if ours(k)]:
+        for k in [k for k in list(sys.modules) if ours(k)]:
             del sys.modules[k]
         sys.modules.update(saved)
 

@@ -197,12 +197,52 @@ def _cache_key(sha: str, assignment: Assignment, limits, fingerprint: str) -> st
                           .encode()).hexdigest()
 
 
+_probe: cf.Future | None = None  # the isolation probe started ahead of need (start_isolation_probe)
+_probe_lock = threading.Lock()
+
+
+def start_isolation_probe() -> cf.Future:
+    """Probe the sandbox's isolation mode in a background thread: it starts the zygote (a fresh
+    interpreter importing numpy) while this process reads the assignments and the submissions.
+    The next ``check_isolation`` takes the answer; until then, calling again returns the same probe."""
+    global _probe
+    with _probe_lock:
+        if _probe is None:
+            future: cf.Future = cf.Future()
+
+            def run():
+                from autograder.grade.runner import probe_isolation
+                try:
+                    future.set_result(probe_isolation())
+                except BaseException as exc:  # handed to check_isolation, which says what failed
+                    future.set_exception(exc)
+            threading.Thread(target=run, name="isolation-probe", daemon=True).start()
+            _probe = future
+        return _probe
+
+
+def _take_probe() -> cf.Future:
+    """The started probe (started now if none was), forgotten here: each batch probes afresh."""
+    global _probe
+    future = start_isolation_probe()
+    with _probe_lock:
+        _probe = None
+    return future
+
+
+def discard_isolation_probe() -> None:
+    """Forget a started probe that will not be needed (the next batch probes afresh)."""
+    global _probe
+    with _probe_lock:
+        _probe = None
+
+
 def check_isolation(allow_unisolated: bool, log=print) -> str:
     """The sandbox's isolation mode on this machine; raises ``GradingRefused`` when it is
     ``plain`` (not isolated) and the instructor did not allow that."""
-    from autograder.grade.runner import ISOLATED_MODES, SandboxError, probe_isolation
+    from autograder.grade.runner import ISOLATED_MODES, SandboxError
     try:
-        mode = probe_isolation()
+        mode = _take_probe().result()
     except SandboxError as exc:
         raise GradingRefused(f"the sandbox does not start on this machine: {exc}") from None
     if mode not in ISOLATED_MODES:
@@ -222,14 +262,16 @@ _DEFER = object()  # the submission belongs to an assignment of a later group of
 def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None = None,
                 workers: int | None = None, timeout: float = 60.0, progress: bool = True,
                 log=print, allow_unisolated: bool = False, read_limits: ReadLimits = ReadLimits(),
-                limits=None) -> list[dict]:
+                limits=None, loaded=None) -> list[dict]:
     """Grade every submission under ``paths`` into ``out_dir``; returns the gradebook rows.
-    ``limits`` (a ``Limits``: every sandbox limit) wins over ``timeout`` (the submission's only)."""
+    ``limits`` (a ``Limits``: every sandbox limit) wins over ``timeout`` (the submission's only).
+    ``loaded``: ``load_assignments(dist)``'s answer when the caller has it already."""
     out_dir = Path(out_dir)
     limits = limits or make_limits(timeout)
     timeout = limits.submission_timeout
     start = time.perf_counter()
-    assignments, problems = load_assignments(Path(dist))
+    start_isolation_probe()  # the zygote starts while the assignments are read
+    assignments, problems = loaded if loaded is not None else load_assignments(Path(dist))
     for p in problems:
         log(f"warning: {gradebook.safe_text(p, 500)}")
     known = sorted(assignments)
@@ -245,7 +287,11 @@ def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None 
 
     skipped: Counter = Counter()
     submissions = discover(paths, skipped)
-    settings["isolation"] = check_isolation(allow_unisolated, log) if submissions and known else None
+    if submissions and known:
+        settings["isolation"] = check_isolation(allow_unisolated, log)
+    else:
+        settings["isolation"] = None
+        discard_isolation_probe()
     rows: list[dict | None] = [None] * len(submissions)
     hide = sorted(map(str, {Path(dist).resolve(), out_dir.resolve(), *(Path(p).resolve() for p in paths)}))
     counts = Counter()
@@ -256,7 +302,9 @@ def grade_batch(paths, out_dir="grades", dist="dist", *, assignment: str | None 
         with lock:
             if name not in tests:
                 try:
-                    tests[name] = assignments[name].fresh_tests()  # the core copies them per submission
+                    # the core copies them per submission; the group's modules are installed already:
+                    # no nested install swapping sys.modules under the other grading threads
+                    tests[name] = assignments[name].fresh_tests(install=False)
                 except Exception as exc:
                     tests[name] = exc
             return tests[name]

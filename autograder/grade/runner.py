@@ -30,7 +30,6 @@ import signal
 import time
 from collections.abc import Mapping
 
-import nbformat
 
 from autograder.grade import magics, protocol
 from autograder.grade.sandbox import STUDENT_PACKAGES, Child, ChildGone, Limits, SandboxError, uid_slots
@@ -96,6 +95,7 @@ def read_code_cells(notebook_bytes):
         raw = json.loads(text)
         cells = raw.get("cells") if isinstance(raw, dict) and raw.get("nbformat", 4) == 4 else None
         if not isinstance(cells, list):
+            import nbformat  # older formats only (its import costs 0.1 s of start-up)
             cells = nbformat.reads(text, as_version=4).get("cells")
     except Exception as exc:  # JSON, validation and version errors of many kinds
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
@@ -270,7 +270,8 @@ class _Session:
             kwargs = protocol.decode(request.get("kwargs"), limit)
             if type(name) is not str or not isinstance(args, list) or not isinstance(kwargs, dict):
                 return {"kind": "own"}
-            found, value = supplied.lookup(name, args, kwargs)
+            # lookup_shared: no copy, the value is encoded at once (bundles built before it: lookup)
+            found, value = getattr(supplied, "lookup_shared", supplied.lookup)(name, args, kwargs)
             if found:
                 return {"kind": "value", "value": protocol.encode(value, limit)}
         except (protocol.ProtocolError, protocol.NotPlainData, ValueError, TypeError, RecursionError):
