@@ -163,7 +163,7 @@ class SuppliedCalls:
         arguments = _bind(self.signatures[name], args, kwargs)
         if arguments is None:
             return False, None
-        patterns = self.patterns.get(name) or [_Pattern(recorded) for recorded, _ in entries]
+        patterns = self.patterns[name]  # recorded with the entries, one per entry
         start = self._cursor.get(name, 0)
         for step in range(len(entries)):  # students call in the reference's order: start where we left
             i = (start + step) % len(entries)
@@ -657,16 +657,15 @@ def check_hidden(quantity, received, expected, *, atol=ATOL, rtol=RTOL, variants
 
 def agrees(received, expected, *, atol=ATOL, rtol=RTOL):
     """Whether ``received`` passes ``check_public`` against ``expected`` (no message, no notes)."""
-    notes = take_notes() if getattr(_notes, "collecting", False) else None
-    collecting = getattr(_notes, "collecting", False)
-    _notes.collecting, _notes.items = True, []
+    saved = getattr(_notes, "collecting", False), list(getattr(_notes, "items", []))
+    _notes.collecting, _notes.items = True, []  # the notes of this trial are dropped
     try:
         check_public("", received, expected, atol=atol, rtol=rtol)
         return True
     except CheckFailure:
         return False
     finally:
-        _notes.collecting, _notes.items = collecting, notes or []
+        _notes.collecting, _notes.items = saved
 
 
 def _guarded(check, *args, **kwargs):

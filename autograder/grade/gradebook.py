@@ -21,11 +21,13 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+from autograder.diagnosis import CODE_PATTERN
+
 RESULTS_FILE = "results.json"
 CSV_FILE = "grades.csv"
 FEEDBACK_DIR = "feedback"
 
-DIAGNOSIS_RE = re.compile(r"Likely mistake \(([\w-]+)\)")
+DIAGNOSIS_RE = CODE_PATTERN  # the one pattern of the diagnosis line
 
 # ------------------------------------------------------------------ text a submission controls
 

@@ -14,20 +14,18 @@ parsed from its message once, here, when the grader did not record it.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from autograder.diagnosis import code_of
 from autograder.grade.gradebook import RESULTS_FILE, STATUS_WORDS, _json_default, write_atomic
 
-DIAGNOSIS_RE = re.compile(r"Likely mistake \(([\w-]+)\)")
 
 
-def parse_diagnosis(message: str | None) -> str | None:
+def parse_diagnosis(message) -> str | None:
     """The ``<code>`` of ``Likely mistake (<code>): ...`` in a failure message, if any."""
-    match = DIAGNOSIS_RE.search(str(message or ""))
-    return match.group(1) if match else None
+    return code_of(str(message or ""))
 
 
 def _number(value, default: float | None = 0.0) -> float | None:

@@ -25,16 +25,15 @@ the notebook's doing: status ``crashed`` with ``PROTOCOL_BROKEN`` in the reason.
 import builtins
 import copy
 import json
-import re
 import signal
 import time
 from collections.abc import Mapping
 
-
+from autograder.diagnosis import CODE_PATTERN
 from autograder.grade import magics, protocol
 from autograder.grade.sandbox import STUDENT_PACKAGES, Child, ChildGone, Limits, SandboxError, uid_slots
 
-DIAGNOSIS = re.compile(r"Likely mistake \(([\w-]+)\)")
+DIAGNOSIS = CODE_PATTERN  # the one pattern of the diagnosis line
 MAX_SUPPLIED_CALLS = 100_000  # dependency calls answered per call of a student function
 PLAIN = ("plain data: a numpy array of numbers or booleans, a number, a string, None, "
          "or a tuple/list/dict (str keys) of those")
