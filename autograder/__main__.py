@@ -223,7 +223,7 @@ def main(argv=None, prog=None) -> int:
     if args.config:
         log.debug("settings from %s", args.config)
     if args.command == "build":
-        from autograder.build import main as run
+        from autograder.builder import main as run
     elif args.command == "grade":
         from autograder.grade import main as run
     elif args.command == "report":

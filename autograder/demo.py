@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def main(args) -> int:
-    from autograder.build import main as build_main
+    from autograder.builder import main as build_main
     from autograder.grade import main as grade_main
     from autograder.report import main as report_main
 

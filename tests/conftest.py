@@ -10,7 +10,7 @@ SUMMARY_SECTIONS = pytest.StashKey[dict]()
 def dist(tmp_path_factory):
     """Every exercise with a master notebook, built once per session: (out folder, build results)."""
     from autograder import EXERCISES
-    from autograder.build import build, master_path
+    from autograder.builder import build, master_path
 
     built = [e for e in EXERCISES if master_path(e).exists()]
     out = tmp_path_factory.mktemp("dist")

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from autograder import EXERCISES
-from autograder.build import build, master_path
+from autograder.builder import build, master_path
 
 BUILT = [e for e in EXERCISES if master_path(e).exists()]
 OTTER = str(Path(sys.executable).parent / "otter")
@@ -230,7 +230,7 @@ print(json.dumps(times))
 def test_build_failure_names_the_exercise_and_question(tmp_path, monkeypatch):
     import shutil
 
-    import autograder.build as build_module
+    import autograder.builder as build_module
     src = master_path("relu_softmax").parent
     broken = tmp_path / "assignments" / "relu_softmax"
     shutil.copytree(src, broken)

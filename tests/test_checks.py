@@ -249,7 +249,7 @@ def test_a_failure_fits_one_screen():
 
 
 def test_test_cells_echo_a_short_line_on_failure():
-    from autograder.build.notebooks import Test, test_source
+    from autograder.builder.notebooks import Test, test_source
     body = f"received = bc.call(f, 'f', 1.0)\nbc.check_public('f(1)', received, np.array({[float(i) for i in range(200)]}))"
     source = test_source(Test("test_f", ("f",), body), "sigmoid_mlp")
     check_line = next(line for line in source.splitlines() if "check_public" in line)

@@ -70,7 +70,7 @@ HOSTILE_CELLS = [
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from autograder.build import build
+    from autograder.builder import build
     out = tmp_path_factory.mktemp("fuzz-dist")
     build([EXERCISE], out, progress=False)
     return out

@@ -100,7 +100,7 @@ def processes_of(uid):
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    from autograder.build import build
+    from autograder.builder import build
     out = tmp_path_factory.mktemp("gradescope-dist")
     return build([EXERCISE], out, progress=False)[EXERCISE]["bundle"]
 
@@ -374,7 +374,7 @@ def test_wrong_answers_get_the_diagnosis_and_hidden_tests_keep_their_secret(grad
 
 
 def test_configure_changes_the_visibility_of_a_built_bundle(bundle, tmp_path):
-    from autograder.build.gradescope import configure
+    from autograder.builder.gradescope import configure
     copy = tmp_path / bundle.name
     shutil.copy2(bundle, copy)
     assert configure(copy, hidden_visibility="after_published")["hidden_visibility"] == "after_published"

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from autograder import EXERCISES
-from autograder.build import master_path
-from autograder.build.notebooks import ledger_entries, render
+from autograder.builder import master_path
+from autograder.builder.notebooks import ledger_entries, render
 
 MASTERS = [e for e in EXERCISES if master_path(e).exists()]
 
@@ -113,7 +113,7 @@ def _assert_close(a, b, where):
 
 
 def student_functions(exercise):
-    spec = importlib.import_module(f"autograder.build.specs.{exercise}")
+    spec = importlib.import_module(f"autograder.builder.specs.{exercise}")
     names = []
     for q in spec.questions():
         names += re.findall(r"^def (\w+)\(", q.solution.replace("        def", "def"), re.M)
@@ -144,7 +144,7 @@ def _copy(value):
 @pytest.mark.parametrize("exercise", MASTERS)
 def test_master_notebook_is_what_the_spec_generates(exercise):
     assert master_path(exercise).read_text() == render(exercise), \
-        f"{exercise}: run python -m autograder.build.notebooks {exercise}"
+        f"{exercise}: run python -m autograder.builder.notebooks {exercise}"
 
 
 @pytest.mark.parametrize("exercise", MASTERS)
@@ -160,7 +160,7 @@ def test_every_reproduced_ledger_number_is_in_a_public_test(exercise):
 
 @pytest.mark.parametrize("exercise", MASTERS)
 def test_every_question_has_points_and_public_and_hidden_tests(exercise):
-    spec = importlib.import_module(f"autograder.build.specs.{exercise}")
+    spec = importlib.import_module(f"autograder.builder.specs.{exercise}")
     for q in spec.questions():
         assert q.points > 0, q.name
         assert any(not t.hidden for t in q.tests), f"{exercise} {q.name}: no public test"

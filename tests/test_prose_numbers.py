@@ -1,6 +1,6 @@
 """Numbers stated in the notebooks' prose are the reference's (solutions/), to the digits stated.
 
-The prose is read from the specs (autograder/build/specs/), so a wrong number fails here before
+The prose is read from the specs (autograder/builder/specs/), so a wrong number fails here before
 any notebook is built: a number with "\\ldots" must be the reference's value cut after its digits,
 any other number the reference's value rounded to its digits.
 """
@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from autograder.build.notebooks import Ledger
-from autograder.build.specs import relu_mse_training, relu_softmax, sigmoid_mlp
+from autograder.builder.notebooks import Ledger
+from autograder.builder.specs import relu_mse_training, relu_softmax, sigmoid_mlp
 from solutions.networks import relu_mse_training as mse_ref
 from solutions.networks import relu_softmax as softmax_ref
 from solutions.networks import sigmoid_mlp as sigmoid_ref

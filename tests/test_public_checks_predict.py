@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from autograder import EXERCISES
-from autograder.build import build, master_path
+from autograder.builder import build, master_path
 from autograder.grade.assignments import load_assignment
 from solutions import mistakes
 

@@ -388,7 +388,7 @@ def test_model_parses_the_diagnosis_once_and_keeps_unknown_keys():
 @pytest.fixture(scope="session")
 def relu_dist(tmp_path_factory):
     """relu_mse_training built once (the example submissions are for it)."""
-    from autograder.build import build
+    from autograder.builder import build
 
     out = tmp_path_factory.mktemp("roster_dist")
     build(["relu_mse_training"], out, progress=False)

@@ -22,8 +22,8 @@ import nbformat
 import pytest
 
 from autograder import EXERCISES, REPO_ROOT
-from autograder.build import master_path
-from autograder.build.standalone import CELL_TAG, METADATA_KEY, decode, encode
+from autograder.builder import master_path
+from autograder.builder.standalone import CELL_TAG, METADATA_KEY, decode, encode
 
 sys.path.insert(0, str(REPO_ROOT / "examples"))
 from make_examples import filled_notebook  # noqa: E402

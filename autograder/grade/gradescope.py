@@ -92,7 +92,7 @@ def default_root() -> Path:
 # ============================================================== settings and set-up
 
 def read_settings(source: Path) -> dict:
-    """The bundle's ``gradescope.json`` (written by ``autograder.build.gradescope``), checked."""
+    """The bundle's ``gradescope.json`` (written by ``autograder.builder.gradescope``), checked."""
     settings = json.loads((source / SETTINGS_FILE).read_text(encoding="utf-8"))
     if not isinstance(settings.get("exercise"), str) or not settings["exercise"]:
         raise ValueError(f"{SETTINGS_FILE}: no exercise named")

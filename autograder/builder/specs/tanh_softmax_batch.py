@@ -1,8 +1,8 @@
 """tanh_softmax_batch (seed 004): a 2-2-3 tanh network, softmax output, a batch of 3 columns."""
 import numpy as np
 
-from autograder.build.notebooks import Ledger, Question, Test, lit, public_variants, variants_of
-from autograder.build.specs.common import hidden_reference_test, public_structure_test, public_values_test
+from autograder.builder.notebooks import Ledger, Question, Test, lit, public_variants, variants_of
+from autograder.builder.specs.common import hidden_reference_test, public_structure_test, public_values_test
 from solutions.networks import tanh_softmax_batch as ref
 
 EXERCISE = "tanh_softmax_batch"

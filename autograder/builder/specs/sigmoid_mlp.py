@@ -1,8 +1,8 @@
 """sigmoid_mlp (seed 000): a 3-3-3-3 sigmoid network with a softmax output, one example."""
 import numpy as np
 
-from autograder.build.notebooks import Ledger, Question, Test, lit, public_variants, variants_of
-from autograder.build.specs.common import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
+from autograder.builder.notebooks import Ledger, Question, Test, lit, public_variants, variants_of
+from autograder.builder.specs.common import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
                                            public_values_test)
 from solutions.networks import sigmoid_mlp as ref
 

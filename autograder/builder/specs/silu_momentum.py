@@ -10,8 +10,8 @@ import re
 
 import numpy as np
 
-from autograder.build.notebooks import Ledger, Question, Test, lit, public_variants
-from autograder.build.specs.common import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
+from autograder.builder.notebooks import Ledger, Question, Test, lit, public_variants
+from autograder.builder.specs.common import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
                                            public_values_test)
 from solutions.networks import silu_momentum as ref
 

@@ -1,8 +1,8 @@
 """relu_softmax (seed 001): a 3-4-2-3 ReLU network with a softmax output and integer weights."""
 import numpy as np
 
-from autograder.build.notebooks import Ledger, Question, Test, lit, public_variants, variants_of
-from autograder.build.specs.common import hidden_reference_test, public_structure_test, public_values_test
+from autograder.builder.notebooks import Ledger, Question, Test, lit, public_variants, variants_of
+from autograder.builder.specs.common import hidden_reference_test, public_structure_test, public_values_test
 from solutions.networks import relu_softmax as ref
 
 EXERCISE = "relu_softmax"

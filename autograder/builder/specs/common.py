@@ -1,7 +1,7 @@
 """Test bodies shared by the exercise specs (the comparison logic itself lives in checks.py)."""
 import textwrap
 
-from autograder.build.notebooks import Test, lit
+from autograder.builder.notebooks import Test, lit
 
 HIDDEN_SEED = 20240601  # hidden inputs are drawn from this seed; the values never reach a student
 

@@ -1,7 +1,7 @@
 """The set-up cell: the first code cell of every built notebook, before Otter's init cell.
 
 A template, not a module to import (importing it runs the cell in the current folder).
-``autograder.build.standalone`` drops this docstring and fills in NOTEBOOK, OTTER_GRADER and
+``autograder.builder.standalone`` drops this docstring and fills in NOTEBOOK, OTTER_GRADER and
 COURSE_FILES; everything below is what a student reads.
 """
 # Set-up: run this cell first. It lets this notebook work on its own (on Colab, on a JupyterHub,

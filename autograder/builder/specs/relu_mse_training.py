@@ -6,8 +6,8 @@ notebook says plainly.
 """
 import numpy as np
 
-from autograder.build.notebooks import Ledger, Question, Test, lit, public_variants, variants_of
-from autograder.build.specs.common import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
+from autograder.builder.notebooks import Ledger, Question, Test, lit, public_variants, variants_of
+from autograder.builder.specs.common import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
                                            public_values_test)
 from solutions.networks import relu_mse_training as ref
 

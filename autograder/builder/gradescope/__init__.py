@@ -15,7 +15,7 @@
   ``<exercise>/autograder/<exercise>-autograder.zip`` (tests and files) and
   ``<exercise>/student/`` (the support files the notebook's process gets).
 
-``python -m autograder.build.gradescope BUNDLE --hidden-visibility after_published`` changes
+``python -m autograder.builder.gradescope BUNDLE --hidden-visibility after_published`` changes
 the visibility of hidden tests in a built bundle.
 """
 from __future__ import annotations
@@ -136,7 +136,7 @@ def configure(bundle: Path, *, hidden_visibility: str | None = None, timeout: fl
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.build.gradescope",
+    parser = argparse.ArgumentParser(prog="python -m autograder.builder.gradescope",
                                      description="Change the settings of a built Gradescope bundle.")
     parser.add_argument("bundle", type=Path, help="dist/<exercise>/autograder/<exercise>-autograder_*.zip")
     parser.add_argument("--hidden-visibility", choices=HIDDEN_VISIBILITIES,

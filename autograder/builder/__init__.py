@@ -10,7 +10,7 @@ ships with it:
 - the exercise's data files (e.g. ``parameters.npz``);
 - ``solutions/``, in the autograder bundle only (Otter's ``autograder_files``), for hidden tests.
 
-The bundle is then made Gradescope-ready (``autograder.build.gradescope``): its ``setup.sh``
+The bundle is then made Gradescope-ready (``autograder.builder.gradescope``): its ``setup.sh``
 installs from pip and apt only and its ``run_autograder`` grades by value with this project's
 grader; ``otter run`` still reads it as before.
 
@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from autograder import ASSIGNMENTS_DIR, EXERCISES, REPO_ROOT
-from autograder.build.standalone import embed_support_files
+from autograder.builder.standalone import embed_support_files
 
 SHIPPED = {"backprop_checks.py": REPO_ROOT / "autograder" / "checks.py",
            "backprop_diagnosis.py": REPO_ROOT / "autograder" / "diagnosis.py"}
@@ -57,7 +57,7 @@ def stage(exercise, folder, course=None):
     source = Path(course or ASSIGNMENTS_DIR) / exercise
     if not master_path(exercise, course).exists():
         raise BuildError(f"{exercise}: no master notebook at {master_path(exercise, course)} "
-                         "(run python -m autograder.build.notebooks)")
+                         "(run python -m autograder.builder.notebooks)")
     for path in source.iterdir():
         if path.is_file() and path.name != "documented_numbers.json" and not path.name.endswith(".py"):
             shutil.copy2(path, folder / path.name)
@@ -80,7 +80,7 @@ def build_exercise(exercise, out, course=None, hidden_visibility=None):
     ``hidden_visibility``: when Gradescope shows hidden tests (default: the assignment's show_hidden)."""
     from otter.assign import main as otter_assign
 
-    from autograder.build.gradescope import make_bundle
+    from autograder.builder.gradescope import make_bundle
 
     start = time.perf_counter()
     target = Path(out) / exercise
