@@ -16,13 +16,6 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent  # the folder holding the packages: a checkout, or site-packages
 SOURCE_ASSIGNMENTS = REPO_ROOT / "assignments"
 BUNDLED_COURSE = PACKAGE_DIR / "course"
-EXERCISES = (
-    "sigmoid_mlp",
-    "relu_softmax",
-    "relu_mse_training",
-    "silu_momentum",
-    "tanh_softmax_batch",
-)
 
 
 def is_source_checkout() -> bool:
@@ -37,6 +30,16 @@ def default_course_dir() -> Path:
 
 
 ASSIGNMENTS_DIR = default_course_dir()
+
+
+def discover_exercises(course=None) -> tuple:
+    """Every exercise of the course: each folder holding an ``exercise.py`` description, sorted.
+    Nothing lists the exercises by hand; a new description is a new exercise everywhere."""
+    from solutions.exercises import names
+    return names(course or ASSIGNMENTS_DIR)
+
+
+EXERCISES = discover_exercises()
 
 
 def version() -> str:

@@ -349,18 +349,26 @@ class _supplied_globals:
 
 
 def reference_form(exercise):
-    """``solutions.forms.<exercise>``: the master notebook's solutions as one module (the student's
-    functions written as the student writes them, calling each other by name); None where the
-    reference is not available (the student's own machine)."""
+    """The exercise's description module, whose top-level functions are the master notebook's
+    solutions (the student's functions written as the student writes them, calling each other by
+    name); None where it is not available (the student's own machine)."""
     try:
-        return importlib.import_module(f"solutions.forms.{exercise}")
-    except ImportError:
+        from solutions import exercises
+        return exercises.load(exercise)
+    except (ImportError, LookupError):
         return None
 
 
+NOT_ANSWERS = ("intro", "questions", "outro")  # a description's notebook-making functions
+
+
 def _student_functions(form):
+    """The model answers: a description's public top-level functions, other than its notebook-making
+    ones and the helpers it puts in its reference (``@ref.add``)."""
+    ref = vars(form.ref) if hasattr(form, "ref") else {}
     return {name: f for name, f in vars(form).items()
-            if isinstance(f, types.FunctionType) and f.__module__ == form.__name__ and not name.startswith("_")}
+            if isinstance(f, types.FunctionType) and f.__module__ == form.__name__ and not name.startswith("_")
+            and name not in NOT_ANSWERS and ref.get(name) is not f}
 
 
 def _names_used(code):

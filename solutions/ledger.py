@@ -11,20 +11,19 @@ entry with a status:
 
 Run ``python -m solutions.ledger`` for the per-seed counts.
 """
-import importlib
 import json
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
 STATUSES = ("reproduced", "convention", "seed error", "not reproducible")
 
 
 def ledger_paths():
     """Every ledger file, sorted by exercise name."""
-    return sorted(ASSIGNMENTS_DIR.glob("*/documented_numbers.json"))
+    from solutions.exercises import course_dir
+    return sorted(course_dir().glob("*/documented_numbers.json"))
 
 
 def load_ledger(path):
@@ -33,8 +32,9 @@ def load_ledger(path):
 
 
 def network_module(ledger):
-    """The ``solutions.networks`` module a ledger documents."""
-    return importlib.import_module(ledger["module"])
+    """The reference a ledger documents: ``ref`` of its exercise's description."""
+    from solutions.exercises import reference
+    return reference(ledger["exercise"])
 
 
 def apply_transform(transform, value, printed_shape):

@@ -92,7 +92,8 @@ def _student_namespace(source):
 def _right(*names):
     """The master solution's functions, as source a student would have written."""
     import inspect
-    from solutions.forms import sigmoid_mlp as form
+    from solutions.exercises import load
+    form = load("sigmoid_mlp")
     return "\n".join(inspect.getsource(getattr(form, n)) for n in names)
 
 

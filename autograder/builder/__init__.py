@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import ASSIGNMENTS_DIR, EXERCISES, REPO_ROOT
+from autograder import ASSIGNMENTS_DIR, REPO_ROOT, discover_exercises
 from autograder.builder.standalone import embed_support_files
 
 SHIPPED = {"backprop_checks.py": REPO_ROOT / "autograder" / "checks.py",
@@ -66,7 +66,10 @@ def stage(exercise, folder, course=None):
             raise BuildError(f"{exercise}: {path.relative_to(REPO_ROOT)} is missing (shipped as {name})")
         shutil.copy2(path, folder / name)
     shutil.copytree(REPO_ROOT / "solutions", folder / "solutions",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "course"))
+    # the bundle's copy of the description, for the hidden tests' reference (solutions.exercises)
+    shutil.copytree(source, folder / "solutions" / "course" / exercise,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.ipynb"))
 
 
 def failed_questions(text):
@@ -136,13 +139,14 @@ def build(exercises=None, out="dist", progress=True, course=None, hidden_visibil
     course = Path(course or ASSIGNMENTS_DIR)
     if not course.is_dir():
         raise BuildError(f"nothing to build: no course folder at {course}")
-    exercises = list(exercises or [e for e in EXERCISES if master_path(e, course).exists()])
+    known = discover_exercises(course)
+    exercises = list(exercises or [e for e in known if master_path(e, course).exists()])
     if not exercises:
         raise BuildError(f"nothing to build: no master notebook <exercise>/<exercise>.ipynb in {course} "
-                         f"(exercises: {', '.join(EXERCISES)})")
-    unknown = [e for e in exercises if e not in EXERCISES]
+                         f"(exercises: {', '.join(known)})")
+    unknown = [e for e in exercises if e not in known]
     if unknown:
-        raise BuildError(f"unknown exercise(s) {unknown}; choose from {list(EXERCISES)}")
+        raise BuildError(f"unknown exercise(s) {unknown}; choose from {list(known)}")
     results = {}
     bar = tqdm(exercises, desc="building", unit="assignment", disable=not progress, file=sys.stderr)
     for exercise in bar:

@@ -10,140 +10,21 @@ here at generation time; hidden tests call ``solutions`` when they run, inside t
 """
 import argparse
 import ast
-import importlib
-import json
 import sys
 import textwrap
-from dataclasses import dataclass, field
 
 import nbformat
-import numpy as np
 
-from autograder import ASSIGNMENTS_DIR, EXERCISES, REPO_ROOT
+from autograder import ASSIGNMENTS_DIR
+from solutions import exercises
+from solutions.describe import Ledger, Question, Test, ledger_entries, lit  # noqa: F401 (the builder's vocabulary)
 
 NBFORMAT_MINOR = 5
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 SHIPPED_HELPERS = ("backprop_checks.py", "backprop_diagnosis.py")
 
 
-# ----------------------------------------------------------------------------- literals
-
-def lit(value):
-    """Python source for ``value`` (arrays, numbers, dicts, tuples, lists), exact to the last bit."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: {lit(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, tuple):
-        return "(" + "".join(lit(v) + ", " for v in value) + ")"
-    if isinstance(value, list):  # a list stays a list (the interface test tells lists from arrays)
-        return "[" + ", ".join(lit(v) for v in value) + "]"
-    array = np.asarray(value)
-    if array.dtype.kind in "iu":
-        body = repr(array.tolist())
-        return body if array.ndim == 0 else f"np.array({body})"
-    if array.dtype.kind == "b":
-        return f"np.array({array.tolist()!r})"
-    body = _floats(array.astype(float).tolist())
-    return body if array.ndim == 0 else f"np.array({body})"
-
-
-def _numeric(value):
-    try:
-        return np.asarray(value).dtype.kind in "biuf"
-    except Exception:
-        return False
-
-
-def _floats(value):
-    if isinstance(value, list):
-        return "[" + ", ".join(_floats(v) for v in value) + "]"
-    return repr(float(value))
-
-
-# ----------------------------------------------------------------------------- ledger
-
-def ledger_entries(data):
-    """Every entry of a ledger: the top-level ``entries`` and those of any section that holds its
-    own (relu_mse_training's ``our_run``: our seeded run's numbers, where the seed's are unseeded)."""
-    nested = [e for section in data.values() if isinstance(section, dict) for e in section.get("entries", [])]
-    return list(data["entries"]) + nested
-
-
-class Ledger:
-    """The exercise's documented numbers, by entry id."""
-
-    def __init__(self, exercise):
-        with open(ASSIGNMENTS_DIR / exercise / "documented_numbers.json") as f:
-            self.data = json.load(f)
-        self.entries = {e["id"]: e for e in ledger_entries(self.data)}
-
-    def reproduced(self):
-        return [e for e in self.entries.values() if e["status"] == "reproduced"]
-
-    def check(self, entry_id, label, received_source, variants=None, batch_size=None):
-        """Source of one ``bc.check_documented`` call against ledger entry ``entry_id``."""
-        e = self.entries[entry_id]
-        if e["status"] != "reproduced":
-            raise ValueError(f"ledger entry {entry_id} is {e['status']!r}, not reproduced")
-        extra = ""
-        if variants:
-            extra += f", variants={lit(variants)}"
-        if batch_size:
-            extra += f", batch_size={batch_size}"
-        where = f"source={e['source']!r}" if "source" in e else f"cell={e['cell']!r}"  # source: not the seed's
-        return (f"bc.check_documented({label!r}, {received_source}, {lit(e['printed'])}, "
-                f"atol={e['atol']!r}, {where}, ledger_id={entry_id!r}{extra})")
-
-
-def public_variants(exercise, function, args):
-    """Known wrong answers on public inputs (solutions.mistakes), computed now to embed as literals."""
-    try:
-        from solutions.mistakes import wrong_answers
-    except ImportError:
-        return {}
-    import copy
-    return {code: wrong for code, wrong in
-            sorted((wrong_answers(exercise, function, copy.deepcopy(args)) or {}).items())}
-
-
-def variants_of(variants, key, expected):
-    """The part ``key`` of every wrong variant that differs there from ``expected`` (None if none)."""
-    out = {}
-    for code, wrong in variants.items():
-        try:
-            part = np.asarray(wrong[key], dtype=float)
-        except (KeyError, IndexError, TypeError, ValueError):
-            continue
-        if part.shape != np.shape(expected) or not np.allclose(part, expected, atol=1e-12, rtol=0):
-            out[code] = part
-    return out or None
-
-
 # ----------------------------------------------------------------------------- notebook pieces
-
-@dataclass
-class Test:
-    name: str            # the test function's name (unique within the notebook)
-    needs: tuple         # the student's functions it receives, by name
-    body: str            # the test function's body (imports of numpy as np, backprop_checks as bc are added)
-    points: float = 1
-    hidden: bool = False
-
-
-@dataclass
-class Question:
-    name: str            # q1, q2, ...
-    title: str
-    prompt: str          # markdown
-    solution: str        # the function(s), with # BEGIN SOLUTION / # END SOLUTION inside
-    tests: list = field(default_factory=list)
-    after: str = ""      # an optional code cell after the question that tries the function out
-    all_or_nothing: bool = False  # the instructor's option; default: the points of the passing tests
-
-    @property
-    def points(self):
-        total = sum(t.points for t in self.tests)
-        return int(total) if float(total).is_integer() else total
-
 
 def test_source(test, exercise):
     """An Otter exception-based test cell: config, one function, its call.
@@ -295,7 +176,7 @@ def master_notebook(spec):
         cells.append(_raw(config + ("\nall_or_nothing: true" if q.all_or_nothing else "")))
         cells.append(_md(f"### {q.name.upper()} ({q.points} points): {q.title}\n\n{textwrap.dedent(q.prompt).strip()}"))
         cells.append(_raw("# BEGIN SOLUTION"))
-        cells.append(_code(q.solution))
+        cells.append(_code(q.solution_source()))
         cells.append(_raw("# END SOLUTION"))
         cells.append(_raw("# BEGIN TESTS"))
         cells += [nbformat.v4.new_code_cell(test_source(t, spec.EXERCISE)) for t in q.tests]
@@ -313,7 +194,8 @@ def master_notebook(spec):
 
 
 def spec_module(exercise):
-    return importlib.import_module(f"autograder.builder.specs.{exercise}")
+    """The exercise's description, ``<course>/<exercise>/exercise.py``."""
+    return exercises.load(exercise)
 
 
 def master_path(exercise):
@@ -325,40 +207,9 @@ def render(exercise):
     return nbformat.writes(master_notebook(spec_module(exercise))) + "\n"
 
 
-FORMS_DIR = REPO_ROOT / "solutions" / "forms"
-
-
-def form_path(exercise):
-    return FORMS_DIR / f"{exercise}.py"
-
-
-def render_form(exercise):
-    """``solutions/forms/<exercise>.py``: every question's solution, as the student writes it."""
-    spec = spec_module(exercise)
-    parts = []
-    for q in spec.questions():
-        lines = [line for line in textwrap.dedent(q.solution).strip().splitlines()
-                 if line.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION")]
-        parts.append("\n".join(lines))
-    header = (f'"""{exercise}: the master notebook\'s solutions as one module (generated by\n'
-              "``python -m autograder.builder.notebooks`` from ``autograder/builder/specs``; do not edit).\n\n"
-              "The student\'s functions as a student writes them, calling each other by name: the checks\n"
-              "run them to learn which calls a right answer makes to the student\'s other functions\n"
-              '(``backprop_checks.supplied_calls``)."""\n')
-    return header + "import numpy as np\n\n\n" + "\n\n\n".join(parts) + "\n"
-
-
 def available_exercises():
-    """Exercises that have a spec (and so a master notebook)."""
-    out = []
-    for exercise in EXERCISES:
-        try:
-            importlib.util.find_spec(f"autograder.builder.specs.{exercise}")
-        except ModuleNotFoundError:
-            continue
-        if importlib.util.find_spec(f"autograder.builder.specs.{exercise}") is not None:
-            out.append(exercise)
-    return out
+    """Every exercise with a description (discovered, never listed)."""
+    return exercises.names()
 
 
 def main(argv=None):
@@ -368,7 +219,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     stale = []
     for exercise in args.exercises or available_exercises():
-        for text, path in ((render(exercise), master_path(exercise)), (render_form(exercise), form_path(exercise))):
+        for text, path in ((render(exercise), master_path(exercise)),):
             if path.exists() and path.read_text() == text:
                 continue
             stale.append(exercise)

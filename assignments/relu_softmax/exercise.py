@@ -1,17 +1,215 @@
-"""relu_softmax (seed 001): a 3-4-2-3 ReLU network with a softmax output and integer weights."""
+"""relu_softmax (seed 001): a 3-4-2-3 ReLU network with a softmax output and integer weights.
+
+Column convention: x is (3, batch), W is (n_out, n_in), b is (n_out, 1). The worked example is one
+example with integer weights; every function works for any layer widths and batch size.
+
+The worked notebook rounds the softmax output to one decimal (0.4955, 0.4955, 0.0091 -> 0.5, 0.5, 0.0)
+and computes every gradient from those rounded probabilities. Our ``forward`` stays exact; our
+``backward`` reads its upstream values from ``cache["a3"]``, so feeding it the seed's rounded a3
+reproduces the printed gradients. Those printed gradients are the exact gradients of the surrogate
+loss sum(g * z3(params)) with g = (rounded a3 - y) / batch held fixed -- not of the exact loss.
+"""
 import numpy as np
 
-from autograder.builder.notebooks import Ledger, Question, Test, lit, public_variants, variants_of
-from autograder.builder.specs.common import hidden_reference_test, public_structure_test, public_values_test
-from solutions.networks import relu_softmax as ref
+from solutions import activations
+from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants, variants_of
+from solutions.describe import hidden_reference_test, public_structure_test, public_values_test
+from solutions.gradcheck import numerical_gradient, numerical_gradients
+from solutions.layers import affine_backward, affine_forward
+from solutions.losses import cross_entropy, softmax_cross_entropy_backward
+from solutions.softmax import softmax as column_softmax
 
 EXERCISE = "relu_softmax"
+SEED_FILE = "001_a30e06baf39e9e6c.txt"
+SEED_ROUNDING = 1  # decimals the notebook rounds the softmax output to (cell In [13])
 FILES = ()
 SIZES = "[(3, 4, 2, 3, 1), (4, 5, 3, 2, 1), (2, 6, 4, 5, 4), (5, 3, 7, 3, 9)]"
 PARAMS = ("bc.random_arrays(rng, {'W1': (n1, n0), 'b1': (n1, 1), 'W2': (n2, n1), 'b2': (n2, 1), "
           "'W3': (n3, n2), 'b3': (n3, 1)})")
 ONE_HOT = "np.eye(n3)[:, rng.integers(0, n3, size=m)]"
 
+
+# ---------------------------------------------------------------- the reference, from building blocks
+
+def _forward(params, x):
+    z1, _ = affine_forward(params["W1"], x, params["b1"])
+    a1 = activations.relu(z1)
+    z2, _ = affine_forward(params["W2"], a1, params["b2"])
+    a2 = activations.relu(z2)
+    z3, _ = affine_forward(params["W3"], a2, params["b3"])
+    return {"z1": z1, "a1": a1, "z2": z2, "a2": a2, "z3": z3, "a3": column_softmax(z3)}
+
+
+def _backward_steps(params, cache, x, y):
+    dz3 = softmax_cross_entropy_backward(cache["a3"], y)
+    da2, dW3, db3 = affine_backward(dz3, (params["W3"], cache["a2"], params["b3"]))
+    dz2 = activations.relu_backward(da2, cache["z2"])
+    da1, dW2, db2 = affine_backward(dz2, (params["W2"], cache["a1"], params["b2"]))
+    dz1 = activations.relu_backward(da1, cache["z1"])
+    _, dW1, db1 = affine_backward(dz1, (params["W1"], x, params["b1"]))
+    return {"dz3": dz3, "da2": da2, "dz2": dz2, "da1": da1, "dz1": dz1,
+            "dW3": dW3, "db3": db3, "dW2": dW2, "db2": db2, "dW1": dW1, "db1": db1}
+
+
+ref = Reference(
+    relu=activations.relu,
+    relu_derivative=activations.relu_derivative,
+    softmax=column_softmax,
+    forward=_forward,
+    backward=lambda params, cache, x, y: {name: _backward_steps(params, cache, x, y)["d" + name]
+                                          for name in ("W1", "b1", "W2", "b2", "W3", "b3")},
+    backward_steps=_backward_steps,
+)
+
+
+# ---------------------------------------------------------------- the worked example
+
+@ref.add
+def initial_params():
+    """The worked example's integer weights (cells In [4], In [7], In [8]), as floats."""
+    return {
+        "W1": np.array([[1, -1, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=float),
+        "b1": np.array([[-5], [0], [1], [-2]], dtype=float),
+        "W2": np.array([[1, -1, 1, 0], [0, 1, -1, 1]], dtype=float),
+        "b2": np.array([[0], [3]], dtype=float),
+        "W3": np.array([[2, 0], [0, 2], [1, 1]], dtype=float),
+        "b3": np.array([[-1], [-5], [-7]], dtype=float),
+    }
+
+
+@ref.add
+def worked_x():
+    """The worked input, one example: (3, 1)."""
+    return np.array([[2.0], [1.0], [3.0]])
+
+
+@ref.add
+def worked_y():
+    """The worked target, one-hot class 1: (3, 1)."""
+    return np.array([[0.0], [1.0], [0.0]])
+
+
+@ref.add
+def seed_cache(params, x):
+    """Our exact forward cache with a3 replaced by the notebook's softmax rounded to one decimal."""
+    cache = ref.forward(params, x)
+    return dict(cache, a3=np.round(cache["a3"], SEED_ROUNDING))
+
+
+def _z3_given(params, x, **override):
+    """z3 computed from x, or from one overridden intermediate (z1, a1, z2 or a2) onwards."""
+    z1 = override.get("z1", params["W1"] @ x + params["b1"])
+    a1 = override.get("a1", ref.relu(z1))
+    z2 = override.get("z2", params["W2"] @ a1 + params["b2"])
+    a2 = override.get("a2", ref.relu(z2))
+    return override.get("z3", params["W3"] @ a2 + params["b3"])
+
+
+@ref.add
+def exact_loss(z3, y):
+    """The exact batch-mean cross-entropy of softmax(z3)."""
+    return cross_entropy(ref.softmax(z3), y)
+
+
+@ref.add
+def surrogate_loss(z3, g):
+    """sum(g * z3): its gradient with respect to z3 is g, held fixed. With g = (rounded a3 - y) / batch
+    this is the loss whose exact gradients the notebook prints."""
+    return float(np.sum(g * z3))
+
+
+INTERMEDIATES = ("z1", "a1", "z2", "a2", "z3")
+
+
+@ref.add
+def finite_differences(params, x, head):
+    """Central differences of head(z3) for every parameter and every intermediate (as d<name>)."""
+    fd = {"d" + k: v for k, v in numerical_gradients(lambda p: head(_z3_given(p, x)), params).items()}
+    cache = ref.forward(params, x)
+    for name in INTERMEDIATES:
+        value = np.array(cache[name], dtype=float)
+        fd["d" + name] = numerical_gradient(lambda: head(_z3_given(params, x, **{name: value})), value)
+    return fd
+
+
+@ref.add
+def exact_gradients():
+    """True gradients of the exact loss at the worked example (for the ledger's `exact` fields)."""
+    params, x, y = initial_params(), worked_x(), worked_y()
+    return ref.backward_steps(params, ref.forward(params, x), x, y)
+
+
+@ref.add
+def exact_finite_difference_values():
+    """Central differences of the exact loss at the worked example: the ledger's `exact` fields agree
+    with them; the printed dz3, dW3 and db3 (from the rounded a3) do not."""
+    params, x, y = initial_params(), worked_x(), worked_y()
+    return finite_differences(params, x, lambda z3: exact_loss(z3, y))
+
+
+@ref.add
+def documented_values():
+    """Our value of every quantity in the ledger. Forward values are exact; gradients come from our
+    backward fed the seed's rounded a3 (see ``seed_cache``)."""
+    params, x, y = initial_params(), worked_x(), worked_y()
+    values = dict(ref.forward(params, x))
+    values.update(ref.backward_steps(params, seed_cache(params, x), x, y))
+    return values
+
+
+@ref.add
+def finite_difference_values():
+    """Central differences of the surrogate loss sum(g * z3) with g = (rounded a3 - y) / batch fixed:
+    the loss whose gradients the notebook prints. Keys: d<param> and d<intermediate>."""
+    params, x, y = initial_params(), worked_x(), worked_y()
+    g = (seed_cache(params, x)["a3"] - y) / x.shape[1]
+    return finite_differences(params, x, lambda z3: surrogate_loss(z3, g))
+
+
+# ---------------------------------------------------------------- model answers (the master notebook's solutions)
+
+def relu(z):
+    """max(0, z), elementwise. Shape: same as z."""
+    return np.maximum(0.0, z)
+
+
+def relu_derivative(z):
+    """1.0 where z > 0, else 0.0. Shape: same as z."""
+    return (z > 0).astype(float)
+
+
+def softmax(z):
+    """Column-wise softmax. z: (n_classes, batch). Returns the same shape."""
+    e = np.exp(z - np.max(z, axis=0, keepdims=True))
+    return e / np.sum(e, axis=0, keepdims=True)
+
+
+def forward(params, x):
+    """x: (n_in, batch). Returns {z1, a1, z2, a2, z3, a3}, each (n_units, batch)."""
+    z1 = params["W1"] @ x + params["b1"]
+    a1 = relu(z1)
+    z2 = params["W2"] @ a1 + params["b2"]
+    a2 = relu(z2)
+    z3 = params["W3"] @ a2 + params["b3"]
+    return {"z1": z1, "a1": a1, "z2": z2, "a2": a2, "z3": z3, "a3": softmax(z3)}
+
+
+def backward(params, cache, x, y):
+    """Gradients of the batch-mean cross-entropy, using cache["a3"] as given."""
+    m = x.shape[1]
+    dz3 = (cache["a3"] - y) / m
+    dW3 = dz3 @ cache["a2"].T
+    db3 = np.sum(dz3, axis=1, keepdims=True)
+    dz2 = (params["W3"].T @ dz3) * relu_derivative(cache["z2"])
+    dW2 = dz2 @ cache["a1"].T
+    db2 = np.sum(dz2, axis=1, keepdims=True)
+    dz1 = (params["W2"].T @ dz2) * relu_derivative(cache["z1"])
+    dW1 = dz1 @ x.T
+    db1 = np.sum(dz1, axis=1, keepdims=True)
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2, "W3": dW3, "b3": db3}
+
+
+# ---------------------------------------------------------------- the notebook
 
 def intro():
     return [
@@ -70,13 +268,7 @@ def questions():
 
     q1 = Question("q1", "ReLU", r"""
         Write `relu(z)`: $\max(0, z)$ elementwise, for an array of any shape (floats in, floats out).
-        """, '''
-        def relu(z):
-            """max(0, z), elementwise. Shape: same as z."""
-            # BEGIN SOLUTION
-            return np.maximum(0.0, z)
-            # END SOLUTION
-        ''', [
+        """, relu, [
             public_values_test("test_relu_public", "relu", (z,), ref.relu(z)),
             hidden_reference_test(EXERCISE, "relu", "[(rng.normal(size=s),) for s in [(4,), (3, 5), (2, 3, 4)]]",
                                   points=1),
@@ -84,13 +276,7 @@ def questions():
     q2 = Question("q2", "the derivative of ReLU", r"""
         Write `relu_derivative(z)`: `1.0` where $z > 0$ and `0.0` elsewhere, including at $z = 0$.
         Return floats (not booleans), with the shape of `z`.
-        """, '''
-        def relu_derivative(z):
-            """1.0 where z > 0, else 0.0. Shape: same as z."""
-            # BEGIN SOLUTION
-            return (z > 0).astype(float)
-            # END SOLUTION
-        ''', [
+        """, relu_derivative, [
             public_values_test("test_relu_derivative_public", "relu_derivative", (z,), ref.relu_derivative(z),
                                extra=f"bc.check_shape_dtype('relu_derivative(z)', received, {z.shape}, 'float')"),
             hidden_reference_test(EXERCISE, "relu_derivative",
@@ -101,14 +287,7 @@ def questions():
         Write `softmax(z)` for $z$ of shape $(n_{\text{classes}}, m)$: each column becomes
         $e^{z_k} / \sum_j e^{z_j}$. Subtract each column's maximum first
         (`np.max(z, axis=0, keepdims=True)`) so that large scores do not overflow.
-        """, '''
-        def softmax(z):
-            """Column-wise softmax. z: (n_classes, batch). Returns the same shape."""
-            # BEGIN SOLUTION
-            e = np.exp(z - np.max(z, axis=0, keepdims=True))
-            return e / np.sum(e, axis=0, keepdims=True)
-            # END SOLUTION
-        ''', [
+        """, softmax, [
             public_values_test("test_softmax_public", "softmax", (zs,), ref.softmax(zs),
                                variants=public_variants(EXERCISE, "softmax", (zs,))),
             public_values_test("test_softmax_small_scores", "softmax", (zs[:, :1],), ref.softmax(zs[:, :1]),
@@ -123,18 +302,7 @@ def questions():
         Write `forward(params, x)` for `x` of shape $(3, m)$ (any batch size, any layer widths) and return
         `{"z1", "a1", "z2", "a2", "z3", "a3"}`, each $(n_k, m)$, with `a3` the exact softmax.
         The worked example gives $z_1 = (-1, 3, 5, 3)^\top$, $a_1 = (0, 3, 5, 3)^\top$, $z_2 = a_2 = (2, 4)^\top$.
-        """, '''
-        def forward(params, x):
-            """x: (n_in, batch). Returns {z1, a1, z2, a2, z3, a3}, each (n_units, batch)."""
-            # BEGIN SOLUTION
-            z1 = params["W1"] @ x + params["b1"]
-            a1 = relu(z1)
-            z2 = params["W2"] @ a1 + params["b2"]
-            a2 = relu(z2)
-            z3 = params["W3"] @ a2 + params["b3"]
-            return {"z1": z1, "a1": a1, "z2": z2, "a2": a2, "z3": z3, "a3": softmax(z3)}
-            # END SOLUTION
-        ''', [
+        """, forward, [
             Test("test_forward_documented", ("forward",), f"""
                 params = {lit(params)}
                 x = {lit(x)}
@@ -175,23 +343,7 @@ def questions():
         the loss: finite differences of the loss give $\partial L/\partial z_3 = a_3 - y = (0.4955, -0.5045, 0.0091)^\top$.
         With these weights the rounding does not change $\partial L/\partial a_2$, so the printed gradients
         of layers 1 and 2 are those of the loss.
-        """, '''
-        def backward(params, cache, x, y):
-            """Gradients of the batch-mean cross-entropy, using cache["a3"] as given."""
-            # BEGIN SOLUTION
-            m = x.shape[1]
-            dz3 = (cache["a3"] - y) / m
-            dW3 = dz3 @ cache["a2"].T
-            db3 = np.sum(dz3, axis=1, keepdims=True)
-            dz2 = (params["W3"].T @ dz3) * relu_derivative(cache["z2"])
-            dW2 = dz2 @ cache["a1"].T
-            db2 = np.sum(dz2, axis=1, keepdims=True)
-            dz1 = (params["W2"].T @ dz2) * relu_derivative(cache["z1"])
-            dW1 = dz1 @ x.T
-            db1 = np.sum(dz1, axis=1, keepdims=True)
-            return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2, "W3": dW3, "b3": db3}
-            # END SOLUTION
-        ''', [
+        """, backward, [
             public_structure_test("test_backward_shapes", "backward", (params, seed_cache, x, y), grads,
                                   label="backward(params, cache, x, y) on the worked example"),
             Test("test_backward_documented", ("backward",), f"""
@@ -226,7 +378,7 @@ def questions():
                         tolerance=bc.KINKED_FD_TOLERANCE)
                 """, points=2, hidden=True),
         ])
-    extra = second_example_tests()
+    extra = _second_example_tests()
     for q in (q1, q2, q3, q4, q5):
         q.tests += extra.get(q.name, [])
     return [q1, q2, q3, q4, q5]
@@ -238,7 +390,7 @@ def questions():
 # (db = dz) and a softmax normalised over the whole array are right. These public tests add a batch of four with
 # labels [2, 0, 2, 1] (tests/test_public_checks_predict.py measures it). Inputs are small literals; each
 # test is worth 1 point.
-def second_example_tests():
+def _second_example_tests():
     """{question: [public tests]} on a batch of four with labels [2, 0, 2, 1] (the worked weights)."""
     params = ref.initial_params()
     X = np.array([[2.0, 1.0, 3.0, 0.0], [1.0, 0.0, 2.0, 1.0], [3.0, 2.0, 1.0, 4.0]])

@@ -1,0 +1,309 @@
+"""relu_mse_training (seed 002): a 3-4-1 ReLU network, sigmoid output, MSE, 100 epochs of gradient descent.
+
+The worked notebook's printed losses come from an unseeded start, so the public tests use our seeded
+run (the ledger's ``our_run``); its gradient code is not the true gradient (dW 4x too large), which the
+notebook says plainly.
+"""
+import numpy as np
+
+from solutions.describe import Ledger, Question, Test, lit, public_variants, variants_of
+from solutions.describe import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
+                                           public_values_test)
+from solutions.networks import relu_mse_training as ref
+
+EXERCISE = "relu_mse_training"
+FILES = ()
+# hidden cases: (inputs n0, hidden n1, outputs n2, batch m)
+SIZES = "[(3, 4, 1, 4), (3, 4, 1, 1), (5, 6, 1, 7), (2, 3, 2, 5), (4, 8, 3, 10)]"
+PARAMS = "bc.random_arrays(rng, {'W1': (n1, n0), 'b1': (n1, 1), 'W2': (n2, n1), 'b2': (n2, 1)})"
+TARGETS = "rng.integers(0, 2, size=(n2, m)).astype(float)"
+
+WORKED_DATA = """
+import numpy as np
+
+X = np.array([[0, 0, 1], [1, 1, 0], [1, 0, 0], [0, 1, 1]], dtype=float).T   # (3, 4): one example per column
+y = np.array([[0, 1, 1, 0]], dtype=float)                                     # (1, 4)
+
+# The original drew its start from np.random.normal(0, 0.5, ...) without a seed; we draw the same
+# shapes in the same order from a seeded generator, so everyone gets the same numbers.
+rng = np.random.default_rng(4)
+params = {"W1": rng.normal(0, 0.5, (4, 3)), "b1": rng.normal(0, 0.5, (4, 1)),
+          "W2": rng.normal(0, 0.5, (1, 4)), "b2": rng.normal(0, 0.5, (1, 1))}
+{name: value.shape for name, value in params.items()}
+"""
+
+
+def _dedent(block):
+    return block.replace("\n                ", "\n")
+
+
+
+# ---------------------------------------------------------------- model answers (the master notebook's solutions)
+
+def forward(params, X):
+    """X: (n0, batch). Returns {z1, a1, z2, a2}, each (n_units, batch)."""
+    z1 = params["W1"] @ X + params["b1"]
+    a1 = np.maximum(0.0, z1)
+    z2 = params["W2"] @ a1 + params["b2"]
+    a2 = 1.0 / (1.0 + np.exp(-z2))
+    return {"z1": z1, "a1": a1, "z2": z2, "a2": a2}
+
+
+def mse_loss(a2, y):
+    """Mean of (a2 - y)^2 over all entries. Returns float."""
+    return float(np.mean((a2 - y) ** 2))
+
+
+def backward(params, cache, X, y):
+    """True gradients of the mean squared error. Returns {W1, b1, W2, b2}, shaped like params."""
+    a2 = cache["a2"]
+    da2 = 2.0 * (a2 - y) / a2.size
+    dz2 = da2 * a2 * (1.0 - a2)
+    dW2 = dz2 @ cache["a1"].T
+    db2 = np.sum(dz2, axis=1, keepdims=True)
+    dz1 = (params["W2"].T @ dz2) * (cache["z1"] > 0)
+    dW1 = dz1 @ X.T
+    db1 = np.sum(dz1, axis=1, keepdims=True)
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+def gradient_descent_step(params, grads, lr):
+    """One plain gradient-descent update. Returns a new dict shaped like params."""
+    return {name: params[name] - lr * grads[name] for name in params}
+
+
+def train(params, X, y, lr, epochs):
+    """epochs full-batch updates. Returns (params, losses), each loss taken before its update."""
+    losses = []
+    for _ in range(epochs):
+        cache = forward(params, X)
+        losses.append(mse_loss(cache["a2"], y))
+        params = gradient_descent_step(params, backward(params, cache, X, y), lr)
+    return params, losses
+
+
+# ---------------------------------------------------------------- the notebook
+
+def intro():
+    return [
+        ("md", r"""
+        # Training a small ReLU network with mean squared error
+
+        A 3-4-1 network learns a four-example data set by gradient descent: a hidden layer of four
+        ReLU units, one sigmoid output, the mean squared error as loss, 100 full-batch updates with
+        learning rate 0.3. You write the forward pass, the loss, the gradients, the update step and
+        the training loop, and watch the loss fall from 0.236 to 0.0056.
+
+        | layer | computes | shapes (batch of $m$) |
+        |---|---|---|
+        | input | $X$ | $(3, m)$ |
+        | hidden | $z_1 = W_1 X + b_1,\ a_1 = \mathrm{ReLU}(z_1) = \max(0, z_1)$ | $W_1: (4, 3),\ b_1: (4, 1),\ z_1, a_1: (4, m)$ |
+        | output | $z_2 = W_2 a_1 + b_2,\ a_2 = \sigma(z_2) = 1/(1 + e^{-z_2})$ | $W_2: (1, 4),\ b_2: (1, 1),\ z_2, a_2: (1, m)$ |
+
+        **Conventions, stated plainly.**
+        - *Column vectors*: one example per column; the worked batch $X$ is $(3, 4)$ and the targets
+          $y$ are $(1, 4)$. Your functions must work for any layer widths and any batch size.
+        - The loss is the **mean** of the squared errors over all $N$ entries of $a_2$
+          ($N = 4$ here): $L = \frac{1}{N}\sum (a_2 - y)^2$.
+        - Every gradient is the **true gradient of that mean loss** and has the shape of its parameter.
+        - Parameters and gradients travel in dicts keyed `"W1", "b1", "W2", "b2"`.
+
+        **What differs from the original worked example, and why.** The original notebook's gradient
+        code computes $\partial L/\partial a_2$ as $2a_2 - 2y$, without the $\frac1N$ of the mean; then
+        it **sums over the examples for $dW$** (`dz2 @ a1.T`, `dz1 @ X.T`) but **averages over them for
+        $db$** (`np.mean(dz, axis=1)`). The missing $\frac1N$ and the mean cancel for the biases, so its
+        $db$ happens to be right, but **its weight gradients are 4 times the true ones** (it steps the
+        weights with an effective learning rate of $4 \times 0.3 = 1.2$). Ours are the true gradients of
+        the mean loss, checked against finite differences. The original also started from an unseeded
+        random draw, so its 49 printed losses cannot be reproduced by anyone. We start from a seeded
+        draw instead (below), and every number the tests compare with comes from that run.
+        """),
+        ("code", WORKED_DATA),
+    ]
+
+
+def _worked_params():
+    """The intro cell's params, to make sure they are the reference's initial_params()."""
+    env = {}
+    exec(WORKED_DATA, env)
+    expected = ref.initial_params()
+    assert all(np.array_equal(env["params"][k], expected[k]) for k in expected), "intro cell drifted from ref"
+    return expected
+
+
+def questions():
+    ledger = Ledger(EXERCISE)
+    params = _worked_params()
+    X, y = ref.inputs()
+    lr, epochs = ref.LEARNING_RATE, ref.EPOCHS
+    cache = ref.forward(params, X)
+    grads = ref.backward(params, cache, X, y)
+    stepped = ref.gradient_descent_step(params, grads, lr)
+    final, losses = ref.train(params, X, y, lr, epochs)
+
+    q1 = Question("q1", "the forward pass", r"""
+        Write `forward(params, X)` for `X` of shape $(n_0, m)$ and return the dict
+        `{"z1": ..., "a1": ..., "z2": ..., "a2": ...}`, each of shape $(n_k, m)$: the ReLU is
+        `np.maximum(0, z)`, the sigmoid $1/(1 + e^{-z})$. Backpropagation will need every one of them.
+        """, forward, [
+            public_structure_test("test_forward_shapes", "forward", (params, X), cache,
+                                  label="forward(params, X) on the worked batch"),
+            public_values_test("test_forward_public", "forward", (params, X), cache,
+                               label="forward(params, X) on the worked batch"),
+            hidden_reference_test(EXERCISE, "forward", f"[({PARAMS}, rng.normal(size=(n0, m))) for n0, n1, n2, m in {SIZES}]",
+                                  batch="lambda params, X: X.shape[1]", points=2),
+        ], after="""
+        cache = forward(params, X)
+        cache["a2"].round(4)
+        """)
+
+    a2b = np.array([[0.2, 0.9, 0.5], [0.7, 0.1, 0.4]])
+    yb = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    q2 = Question("q2", "the mean squared error", r"""
+        Write `mse_loss(a2, y)`: the mean of $(a_2 - y)^2$ over **all** entries (so it does not depend on
+        how many examples or outputs there are), returned as a Python `float`. At our start the worked
+        batch's loss is $0.23611\ldots$
+        """, mse_loss, [
+            Test("test_mse_loss_documented", ("mse_loss",), _dedent(f"""
+                loss = bc.call(mse_loss, 'mse_loss', {lit(cache['a2'])}, {lit(y)})
+                bc.check_shape_dtype('mse_loss(a2, y)', loss, (), 'float')
+                {ledger.check('our_loss_epoch_0', 'mse_loss(a2, y) at our seeded start (before update 1)', 'loss')}
+                """), points=1),
+            public_values_test("test_mse_loss_two_outputs", "mse_loss", (a2b, yb), ref.mse_loss(a2b, yb),
+                               label="mse_loss(a2, y) with 2 outputs and 3 examples (mean over all 6 entries)"),
+            hidden_reference_test(EXERCISE, "mse_loss",
+                                  "[(rng.uniform(size=(n, m)), rng.integers(0, 2, size=(n, m)).astype(float))"
+                                  " for n, m in [(1, 4), (1, 1), (3, 7), (2, 9)]]",
+                                  batch="lambda a2, y: a2.shape[1]", points=1),
+        ])
+
+    var = public_variants(EXERCISE, "backward", (params, cache, X, y))
+    grad_docs = "\n".join(
+        ledger.check(f"our_d{name}_epoch_0", f"d(mse)/d{name} at our seeded start", f"grads[{name!r}]",
+                     variants=variants_of(var, name, grads[name]), batch_size=X.shape[1])
+        for name in ref.PARAM_NAMES)
+    q3 = Question("q3", "backpropagation: the true gradients of the mean loss", r"""
+        Write `backward(params, cache, X, y)`, where `cache` is what your `forward` returned, and return
+        `{"W1": ..., "b1": ..., "W2": ..., "b2": ...}`: the gradients of `mse_loss` (the **mean** over the
+        $N$ entries of $a_2$), each shaped like its parameter.
+
+        $$\frac{\partial L}{\partial a_2} = \frac{2}{N}(a_2 - y),\qquad
+          \frac{\partial L}{\partial z_2} = \frac{\partial L}{\partial a_2} \odot a_2 (1 - a_2)$$
+        $$\frac{\partial L}{\partial W_2} = \frac{\partial L}{\partial z_2}\, a_1^\top,\qquad
+          \frac{\partial L}{\partial b_2} = \sum_{\text{columns}} \frac{\partial L}{\partial z_2},\qquad
+          \frac{\partial L}{\partial z_1} = \Big(W_2^\top \frac{\partial L}{\partial z_2}\Big) \odot [z_1 > 0]$$
+        $$\frac{\partial L}{\partial W_1} = \frac{\partial L}{\partial z_1}\, X^\top,\qquad
+          \frac{\partial L}{\partial b_1} = \sum_{\text{columns}} \frac{\partial L}{\partial z_1}$$
+
+        The $\frac1N$ enters once, in $\partial L/\partial a_2$; after that $dW$ and $db$ both **sum**
+        over the examples (`axis=1, keepdims=True` for $db$). This is where the original worked example
+        goes wrong: it leaves out the $\frac1N$, sums for $dW$ and averages for $db$, so its $dW$ are 4
+        times these (its $db$ come out right by accident). The cell after this question shows the factor.
+        """, backward, [
+            public_structure_test("test_backward_shapes", "backward", (params, cache, X, y), grads,
+                                  label="backward(params, cache, X, y) on the worked batch"),
+            Test("test_backward_documented", ("backward",), _dedent(f"""
+                params = {lit(params)}
+                cache = {lit(cache)}
+                X = {lit(X)}
+                y = {lit(y)}
+                grads = bc.call(backward, 'backward', params, cache, X, y)
+                bc.check_structure('backward(params, cache, X, y)', grads, {lit(grads)})
+                {grad_docs}
+                """), points=2),
+            hidden_reference_test(EXERCISE, "backward", f"""[(p, ref.forward(p, X), X, y) for p, X, y in
+                [({PARAMS}, rng.normal(size=(n0, m)), {TARGETS}) for n0, n1, n2, m in {SIZES}]]""",
+                                  batch="lambda params, cache, X, y: X.shape[1]", points=2),
+            Test("test_backward_finite_differences", ("backward",), f"""
+                from solutions.networks import relu_mse_training as ref
+                rng = np.random.default_rng(17)
+                X0, y0 = ref.inputs()
+                cases = [(ref.initial_params(), X0, y0)]
+                for n0, n1, n2, m in [(3, 4, 1, 4), (2, 5, 2, 6), (4, 3, 1, 1)]:
+                    cases.append(({PARAMS}, rng.normal(size=(n0, m)), {TARGETS}))
+                for params, X, y in cases:
+                    grads = bc.call(backward, 'backward', params, ref.forward(params, X), X, y)
+                    bc.check_gradients_numerically('backward', grads,
+                        lambda p: ref.mse_loss(ref.forward(p, X)['a2'], y), params,
+                        tolerance=bc.KINKED_FD_TOLERANCE)
+                """, points=2, hidden=True),
+        ], after="""
+        grads = backward(params, cache, X, y)
+        # the original worked example's formulas, for comparison: no 1/N, a sum for dW, a mean for db
+        dz2 = (2 * cache["a2"] - 2 * y) * cache["a2"] * (1 - cache["a2"])
+        dz1 = (params["W2"].T @ dz2) * (cache["z1"] > 0)
+        original = {"W1": dz1 @ X.T, "b1": dz1.mean(axis=1, keepdims=True),
+                    "W2": dz2 @ cache["a1"].T, "b2": dz2.mean(axis=1, keepdims=True)}
+        for name in grads:
+            print(f"{name}: |original| / |true| = {np.linalg.norm(original[name]) / np.linalg.norm(grads[name]):.3f}")
+        """)
+
+    var_step = public_variants(EXERCISE, "gradient_descent_step", (params, grads, lr))
+    q4 = Question("q4", "one step of gradient descent", r"""
+        Write `gradient_descent_step(params, grads, lr)`: return a **new** dict holding
+        $p - \text{lr}\cdot\partial L/\partial p$ for every parameter $p$ (leave the arrays in `params`
+        unchanged).
+        """, gradient_descent_step, [
+            public_values_test("test_gradient_descent_step_public", "gradient_descent_step", (params, grads, lr),
+                               stepped, label="gradient_descent_step(params, grads, 0.3) at our seeded start",
+                               variants=var_step),
+            hidden_reference_test(EXERCISE, "gradient_descent_step",
+                                  f"[({PARAMS}, {PARAMS}, lr) for n0, n1, n2, lr in "
+                                  "[(3, 4, 1, 0.3), (5, 2, 3, 0.01), (2, 7, 1, 1.5)]]", points=1),
+            inputs_unchanged_test("test_gradient_descent_step_leaves_params", "gradient_descent_step",
+                                  (params, grads, lr), ("params", "grads", "lr")),
+        ])
+
+    var_train = public_variants(EXERCISE, "train", (params, X, y, lr, epochs))
+    loss_variants = variants_of(var_train, 1, np.array(losses))
+    param_variants = {code: wrong[0] for code, wrong in var_train.items()} or None
+    loss_docs = "\n".join(
+        ledger.check(f"our_loss_epoch_{k}", f"losses[{k}] (the loss before update {k + 1} of our run)",
+                     f"losses[{k}]")
+        for k in range(ref.LOSS_EPOCHS_RECORDED))
+    train_label = f"train(params, X, y, {lr}, {epochs}) from our seeded start"
+    q5 = Question("q5", "the training loop", rf"""
+        Write `train(params, X, y, lr, epochs)`: repeat `epochs` times: run `forward`, record the loss
+        (**before** the update) with `mse_loss`, compute the gradients with `backward`, and update with
+        `gradient_descent_step`. Return `(params, losses)`: the final parameters and the list of the
+        `epochs` recorded losses.
+
+        From our seeded start with learning rate {lr} and {epochs} epochs the loss falls from
+        {losses[0]:.4f} to {losses[-1]:.4f}. (The original's printed run cannot be compared with:
+        its start was unseeded and its weights stepped 4 times too far.)
+        """, train, [
+            public_structure_test("test_train_interface", "train", (params, X, y, lr, epochs), (final, losses),
+                                  label=f"train(params, X, y, {lr}, {epochs}): (dict of arrays, losses)"),
+            Test("test_train_documented", ("train",), _dedent(f"""
+                params = {lit(params)}
+                X = {lit(X)}
+                y = {lit(y)}
+                out = bc.call(train, 'train', params, X, y, {lr!r}, {epochs!r})
+                bc.check_structure({train_label!r}, out, ({lit(final)}, np.zeros({epochs})))
+                final, losses = out
+                bc.check_public({train_label + ': the losses'!r}, losses, {lit(np.array(losses))},
+                                variants={lit(loss_variants)})
+                bc.check_public({train_label + ': the final params'!r}, final, {lit(final)},
+                                variants={lit(param_variants)})
+                {loss_docs}
+                """), points=2),
+            hidden_reference_test(EXERCISE, "train",
+                                  f"[({PARAMS}, rng.normal(size=(n0, m)), {TARGETS}, lr, epochs) for n0, n1, n2, m, lr, epochs in "
+                                  "[(3, 4, 1, 4, 0.3, 1), (3, 4, 1, 4, 0.3, 25), (5, 6, 2, 7, 0.1, 10), (2, 3, 1, 1, 1.0, 5)]]",
+                                  batch="lambda params, X, y, lr, epochs: X.shape[1]", points=2),
+        ], after=f"""
+        trained, losses = train(params, X, y, lr={lr}, epochs={epochs})
+        print("loss before update 1:  ", losses[0])
+        print("loss before update {epochs}:", losses[-1])
+        print("predictions:", forward(trained, X)["a2"].round(3), "targets:", y)
+        """)
+    return [q1, q2, q3, q4, q5]
+
+
+def outro():
+    return [("md", r"""
+        ## Submit
+
+        Restart the kernel and run every cell, check that every `grader.check` passes, then run the
+        export cell below and submit the zip it makes.
+        """)]

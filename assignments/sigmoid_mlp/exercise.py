@@ -1,0 +1,349 @@
+"""sigmoid_mlp (seed 000): a 3-3-3-3 sigmoid network with a softmax output, one example."""
+import numpy as np
+
+from solutions.describe import Ledger, Question, Test, lit, public_variants, variants_of
+from solutions.describe import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
+                                           public_values_test)
+from solutions.networks import sigmoid_mlp as ref
+
+EXERCISE = "sigmoid_mlp"
+FILES = ("parameters.npz",)
+NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
+
+# hidden cases: several layer widths and batch sizes
+SIZES = "[(3, 3, 3, 3, 1), (4, 5, 3, 2, 1), (2, 6, 4, 5, 4), (5, 3, 7, 3, 9)]"
+PARAMS = ("bc.random_arrays(rng, {'W1': (n1, n0), 'b1': (n1, 1), 'W2': (n2, n1), 'b2': (n2, 1), "
+          "'W3': (n3, n2), 'b3': (n3, 1)})")
+ONE_HOT = "np.eye(n3)[:, rng.integers(0, n3, size=m)]"
+
+
+
+# ---------------------------------------------------------------- model answers (the master notebook's solutions)
+
+def sigmoid(a):
+    """Elementwise logistic function. a: any shape. Returns the same shape."""
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def softmax(a):
+    """Column-wise softmax. a: (n_classes, batch). Returns the same shape; columns sum to 1."""
+    e = np.exp(a - np.max(a, axis=0, keepdims=True))
+    return e / np.sum(e, axis=0, keepdims=True)
+
+
+def forward(params, x):
+    """x: (n0, batch). Returns {a1, h1, a2, h2, a3, yhat}, each (n_units, batch)."""
+    a1 = params["W1"] @ x + params["b1"]
+    h1 = sigmoid(a1)
+    a2 = params["W2"] @ h1 + params["b2"]
+    h2 = sigmoid(a2)
+    a3 = params["W3"] @ h2 + params["b3"]
+    return {"a1": a1, "h1": h1, "a2": a2, "h2": h2, "a3": a3, "yhat": softmax(a3)}
+
+
+def cross_entropy(yhat, y):
+    """Mean over the batch of -sum_k y_k log yhat_k. yhat, y: (n_classes, batch). Returns float."""
+    return float(-np.sum(y * np.log(yhat)) / yhat.shape[1])
+
+
+def backward(params, cache, x, y):
+    """Gradients of the batch-mean cross-entropy. Returns {W1, b1, W2, b2, W3, b3}, shaped like params."""
+    m = x.shape[1]
+    da3 = (cache["yhat"] - y) / m
+    dW3 = da3 @ cache["h2"].T
+    db3 = np.sum(da3, axis=1, keepdims=True)
+    dh2 = params["W3"].T @ da3
+    da2 = dh2 * sigmoid(cache["a2"]) * (1 - sigmoid(cache["a2"]))
+    dW2 = da2 @ cache["h1"].T
+    db2 = np.sum(da2, axis=1, keepdims=True)
+    dh1 = params["W2"].T @ da2
+    da1 = dh1 * sigmoid(cache["a1"]) * (1 - sigmoid(cache["a1"]))
+    dW1 = da1 @ x.T
+    db1 = np.sum(da1, axis=1, keepdims=True)
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2, "W3": dW3, "b3": db3}
+
+
+def sgd_step(params, grads, lr):
+    """One gradient-descent step. Returns a new dict shaped like params."""
+    return {name: params[name] - lr * grads[name] for name in params}
+
+
+# ---------------------------------------------------------------- the notebook
+
+def intro():
+    return [
+        ("md", r"""
+        # Backpropagation by hand: a sigmoid network with a softmax output
+
+        In this notebook you build, one function at a time, everything a small neural network needs
+        to learn: the forward pass, the loss, the gradient of the loss with respect to every weight
+        (backpropagation), and one step of gradient descent. At the end you watch the loss of the
+        worked example fall from 0.856 to 0.073 after a single step.
+
+        **The network.** Three inputs, two hidden layers of three sigmoid units, three outputs turned
+        into probabilities by a softmax:
+
+        | layer | computes | shape (one example) |
+        |---|---|---|
+        | input | $x$ | $(3, 1)$ |
+        | hidden 1 | $a_1 = W_1 x + b_1,\quad h_1 = \sigma(a_1)$ | $W_1: (3,3),\ b_1: (3,1),\ a_1, h_1: (3,1)$ |
+        | hidden 2 | $a_2 = W_2 h_1 + b_2,\quad h_2 = \sigma(a_2)$ | $W_2: (3,3),\ b_2: (3,1)$ |
+        | output | $a_3 = W_3 h_2 + b_3,\quad \hat y = \mathrm{softmax}(a_3)$ | $W_3: (3,3),\ b_3: (3,1)$ |
+
+        with $\sigma(a) = \dfrac{1}{1 + e^{-a}}$ and $\mathrm{softmax}(a)_k = \dfrac{e^{a_k}}{\sum_j e^{a_j}}$.
+
+        **Conventions, stated plainly.**
+        - *Column vectors.* An input is a column; a batch of $m$ examples is a matrix $X$ of shape
+          $(n_0, m)$, one example per column. Your functions must work for any batch size $m$ and any
+          layer widths, not only the worked example's.
+        - $W_k$ has shape $(n_k, n_{k-1})$ and $b_k$ has shape $(n_k, 1)$ (broadcast over the batch).
+        - The loss is the cross-entropy **averaged over the batch**:
+          $L = -\frac{1}{m}\sum_{i=1}^{m} \sum_k y_{ki} \log \hat y_{ki}$, with one-hot targets $y$.
+        - Every gradient has **the shape of its parameter**: $\partial L/\partial W_3$ is $(3, 3)$ like $W_3$.
+        - Parameters and gradients travel in dicts keyed `"W1", "b1", ..., "b3"`.
+        """),
+        ("md", r"""
+        ## The worked example
+
+        The weights are stored in `parameters.npz`. The worked notebook did not include its own file, so
+        this one was reconstructed from the numbers it prints (by `assignments/sigmoid_mlp/fit_parameters.py`,
+        a least-squares fit): these weights are not unique, but they reproduce every printed number.
+        The input is $x = (1, 0, 1)^\top$ and the target
+        is class 3, $y = (0, 0, 1)^\top$. Run the cell below; the tests compare your functions with the
+        numbers the worked example prints.
+        """),
+        ("code", """
+        import numpy as np
+
+        with np.load("parameters.npz") as data:
+            params = {name: data[name].astype(float) for name in ["W1", "b1", "W2", "b2", "W3", "b3"]}
+
+        x = np.array([1.0, 0.0, 1.0]).reshape(-1, 1)
+        y = np.array([0.0, 0.0, 1.0]).reshape(-1, 1)
+        {name: value.shape for name, value in params.items()}
+        """),
+    ]
+
+
+def questions():
+    ledger = Ledger(EXERCISE)
+    params, x, y = ref.initial_params(), ref.worked_x(), ref.worked_y()
+    cache = ref.forward(params, x)
+    grads = ref.backward(params, cache, x, y)
+    stepped = ref.sgd_step(params, grads, ref.LEARNING_RATE)
+    after = ref.forward(stepped, x)
+    a = np.array([[-2.0, 0.0, 3.5], [1.0, -0.5, 40.0]])
+
+    q1 = Question("q1", "the sigmoid", r"""
+        Write `sigmoid(a)`: $\sigma(a) = 1 / (1 + e^{-a})$, elementwise, for an array of any shape.
+        Its derivative, which you will need in Q5, is $\sigma'(a) = \sigma(a)\,(1 - \sigma(a))$.
+        """, sigmoid, [
+            public_values_test("test_sigmoid_public", "sigmoid", (a,), ref.sigmoid(a)),
+            hidden_reference_test(EXERCISE, "sigmoid",
+                                  "[(rng.normal(0, 3, size=s),) for s in [(4,), (3, 5), (2, 3, 4)]]", points=1),
+        ])
+
+    q2 = Question("q2", "the softmax, one column per example", r"""
+        Write `softmax(a)` for $a$ of shape $(n_{\text{classes}}, m)$: apply
+        $\mathrm{softmax}(a)_k = e^{a_k} / \sum_j e^{a_j}$ to **each column** separately, so every
+        column of the result sums to 1.
+
+        *Tip.* $e^{1000}$ overflows to `inf`. Subtracting each column's maximum first does not change
+        the result (the factor $e^{-\max}$ cancels) and keeps every exponent $\le 0$: use
+        `np.max(a, axis=0, keepdims=True)`.
+        """, softmax, [
+            public_values_test("test_softmax_public", "softmax", (a.T,), ref.softmax(a.T),
+                               variants=public_variants(EXERCISE, "softmax", (a.T,))),
+            hidden_reference_test(EXERCISE, "softmax",
+                                  "[(rng.normal(0, 2, size=s),) for s in [(3, 1), (5, 4), (2, 7)]]"
+                                  " + [(rng.normal(0, 1, size=(4, 3)) * 1000,)]", points=1),
+        ])
+
+    docs = "\n".join([
+        ledger.check("x", "the worked input x (the test's input)", "x"),
+        ledger.check("y", "the worked target y", f"{lit(y)}"),
+        ledger.check("a1_sum", "sum of a1", "np.sum(out['a1'])"),
+        ledger.check("h1_sum", "sum of h1", "np.sum(out['h1'])"),
+        ledger.check("a2_sum", "sum of a2", "np.sum(out['a2'])"),
+        ledger.check("h2_sum", "sum of h2", "np.sum(out['h2'])"),
+        ledger.check("a3_sum", "sum of a3", "np.sum(out['a3'])"),
+        f"params_after_step = {lit(stepped)}",
+        "after = bc.call(forward, 'forward', params_after_step, x)",
+        ledger.check("yhat_after_step", "yhat after one SGD step (lr 1)", "after['yhat']"),
+    ])
+    q3 = Question("q3", "the forward pass", r"""
+        Write `forward(params, x)` for a batch `x` of shape $(n_0, m)$. Return the dict of every
+        intermediate quantity, which backpropagation will need:
+        `{"a1": ..., "h1": ..., "a2": ..., "h2": ..., "a3": ..., "yhat": ...}`, each of shape
+        $(n_k, m)$. Use your `sigmoid` and `softmax`.
+
+        The worked example prints sums: $\sum a_1 = 5.44766562448759$, $\sum h_1 = 2.5749524957231924$,
+        $\sum a_2 = 6.460166773282593$, $\sum h_2 = 2.63139309587371$, $\sum a_3 = 4.874920988265704$.
+        """, forward, [
+            public_structure_test("test_forward_shapes", "forward", (params, x), cache, points=1,
+                                  label="forward(params, x) on the worked example"),
+            Test("test_forward_documented", ("forward",), f"""
+                params = {lit(params)}
+                x = {lit(x)}
+                out = bc.call(forward, 'forward', params, x)
+                bc.check_structure('forward(params, x)', out, {lit(cache)})
+                {docs}
+                """.replace("\n                ", "\n"), points=1),
+            hidden_reference_test(EXERCISE, "forward", f"""[({PARAMS}, rng.normal(size=(n0, m))) for n0, n1, n2, n3, m in {SIZES}]""",
+                                  batch="lambda params, x: x.shape[1]", points=2),
+        ], after="""
+        cache = forward(params, x)
+        print("sums:", [float(cache[k].sum()) for k in ["a1", "h1", "a2", "h2", "a3"]])
+        print("yhat:", cache["yhat"].ravel())
+        """)
+
+    yb = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.0]])
+    pb = ref.softmax(np.array([[0.5, 2.0], [1.0, -1.0], [-0.3, 0.1]]))
+    q4 = Question("q4", "the cross-entropy loss", r"""
+        Write `cross_entropy(yhat, y)`: $L = -\frac{1}{m}\sum_{i=1}^{m}\sum_k y_{ki}\log \hat y_{ki}$ for
+        `yhat` and one-hot `y` of shape $(n_{\text{classes}}, m)$. Return a Python `float`
+        (`float(...)`). The worked example's loss is $0.8563785622753883$; after one step of gradient
+        descent it is $0.07253330081047048$.
+        """, cross_entropy, [
+            Test("test_cross_entropy_documented", ("cross_entropy",), f"""
+                y = {lit(y)}
+                {ledger.check("loss", "cross_entropy(yhat, y) on the worked example",
+                              f"bc.call(cross_entropy, 'cross_entropy', {lit(cache['yhat'])}, y)")}
+                {ledger.check("loss_after_step", "cross_entropy(yhat, y) after one SGD step",
+                              f"bc.call(cross_entropy, 'cross_entropy', {lit(after['yhat'])}, y)")}
+                """.replace("\n                ", "\n"), points=1),
+            public_values_test("test_cross_entropy_batch", "cross_entropy", (pb, yb), ref.cross_entropy(pb, yb),
+                               label="cross_entropy(yhat, y) on a batch of 2 (mean over the batch)",
+                               variants=public_variants(EXERCISE, "cross_entropy", (pb, yb)), batch_size=2),
+            hidden_reference_test(EXERCISE, "cross_entropy",
+                                  "[(ref.softmax(rng.normal(size=(n, m))), np.eye(n)[:, rng.integers(0, n, size=m)])"
+                                  " for n, m in [(3, 1), (4, 5), (2, 8)]]",
+                                  batch="lambda yhat, y: yhat.shape[1]", points=1),
+        ])
+
+    var = public_variants(EXERCISE, "backward", (params, cache, x, y))
+    grad_docs = "\n".join([
+        ledger.check("grad_w3", "dL/dW3", "grads['W3']", variants=variants_of(var, "W3", grads["W3"])),
+        ledger.check("grad_w2", "dL/dW2", "grads['W2']", variants=variants_of(var, "W2", grads["W2"])),
+        ledger.check("grad_w1", "dL/dW1", "grads['W1']", variants=variants_of(var, "W1", grads["W1"])),
+        "# one example: dL/db_k is dL/da_k, and dL/dh_k = W_(k+1)^T dL/da_(k+1)",
+        ledger.check("grad_a3", "dL/da3 (= your dL/db3)", "grads['b3']"),
+        ledger.check("grad_L_a3", "dL/da3 (= your dL/db3)", "grads['b3']"),
+        ledger.check("grad_h2", "dL/dh2 = W3^T dL/da3 (from your dL/db3)", "params['W3'].T @ np.asarray(grads['b3'])"),
+        ledger.check("grad_a2", "dL/da2 (= your dL/db2)", "grads['b2']"),
+        ledger.check("grad_h1", "dL/dh1 = W2^T dL/da2 (from your dL/db2)", "params['W2'].T @ np.asarray(grads['b2'])"),
+        ledger.check("grad_a1", "dL/da1 (= your dL/db1)", "grads['b1']"),
+        ledger.check("n_params", "number of gradient entries (one per parameter)",
+                     "sum(np.size(grads[k]) for k in ('W1', 'b1', 'W2', 'b2', 'W3', 'b3'))"),
+    ])
+    q5 = Question("q5", "backpropagation", r"""
+        Write `backward(params, cache, x, y)`, where `cache` is what your `forward` returned, and return
+        the gradients of the **batch-mean** loss with respect to every parameter,
+        `{"W1": ..., "b1": ..., "W2": ..., "b2": ..., "W3": ..., "b3": ...}`, each of the shape of its
+        parameter. Work backwards, one layer at a time:
+
+        $$\frac{\partial L}{\partial a_3} = \frac{1}{m}(\hat y - y) \qquad \text{(softmax and cross-entropy together)}$$
+        $$\frac{\partial L}{\partial W_3} = \frac{\partial L}{\partial a_3}\, h_2^\top, \qquad
+          \frac{\partial L}{\partial b_3} = \sum_{\text{columns}} \frac{\partial L}{\partial a_3}, \qquad
+          \frac{\partial L}{\partial h_2} = W_3^\top \frac{\partial L}{\partial a_3}$$
+        $$\frac{\partial L}{\partial a_2} = \frac{\partial L}{\partial h_2} \odot \sigma(a_2)\,(1 - \sigma(a_2))$$
+
+        and the same again for layer 2 and layer 1 (with $x$ in place of $h_0$). Note that the
+        derivative of the sigmoid is taken at its **input** $a_k$, and that $b_k$'s gradient sums over
+        the batch (`axis=1, keepdims=True`) so it keeps the shape $(n_k, 1)$.
+
+        For one example, $\partial L/\partial b_k = \partial L/\partial a_k$; the public test also
+        compares those with the worked example's printed $\partial L/\partial a_k$ and $\partial L/\partial h_k$.
+        """, backward, [
+            public_structure_test("test_backward_shapes", "backward", (params, cache, x, y), grads,
+                                  label="backward(params, cache, x, y) on the worked example"),
+            Test("test_backward_documented", ("backward",), f"""
+                params = {lit(params)}
+                cache = {lit(cache)}
+                x = {lit(x)}
+                y = {lit(y)}
+                grads = bc.call(backward, 'backward', params, cache, x, y)
+                bc.check_structure('backward(params, cache, x, y)', grads, {lit(grads)})
+                {grad_docs}
+                bc.check_public('backward(params, cache, x, y)', grads, {lit(grads)}, variants={lit(var)})
+                """.replace("\n                ", "\n"), points=2),
+            hidden_reference_test(EXERCISE, "backward", f"""[(p, ref.forward(p, X), X, Y) for p, X, Y in
+                [({PARAMS}, rng.normal(size=(n0, m)), {ONE_HOT}) for n0, n1, n2, n3, m in {SIZES}]]""",
+                                  batch="lambda params, cache, x, y: x.shape[1]", points=2),
+            Test("test_backward_finite_differences", ("backward",), f"""
+                from solutions.networks import sigmoid_mlp as ref
+                rng = np.random.default_rng(7)
+                for n0, n1, n2, n3, m in [(3, 3, 3, 3, 1), (2, 4, 3, 5, 6)]:
+                    params = {PARAMS}
+                    X = rng.normal(size=(n0, m))
+                    Y = {ONE_HOT}
+                    grads = bc.call(backward, 'backward', params, ref.forward(params, X), X, Y)
+                    bc.check_gradients_numerically('backward', grads,
+                        lambda p: ref.cross_entropy(ref.forward(p, X)['yhat'], Y), params,
+                        tolerance=bc.SMOOTH_FD_TOLERANCE)
+                """, points=2, hidden=True),
+        ], after="""
+        grads = backward(params, forward(params, x), x, y)
+        {name: g.shape for name, g in grads.items()}
+        """)
+
+    q6 = Question("q6", "one step of gradient descent", r"""
+        Write `sgd_step(params, grads, lr)`: return a **new** dict with $p - \text{lr}\cdot\partial L/\partial p$
+        for every parameter $p$ (do not change the arrays in `params`). The worked example takes one
+        step with learning rate 1; the cell after this question shows the loss falling.
+        """, sgd_step, [
+            public_values_test("test_sgd_step_public", "sgd_step", (params, grads, 1.0), stepped,
+                               label="sgd_step(params, grads, 1.0) on the worked example",
+                               variants=public_variants(EXERCISE, "sgd_step", (params, grads, 1.0))),
+            hidden_reference_test(EXERCISE, "sgd_step",
+                                  f"[({PARAMS}, {PARAMS}, lr) for n0, n1, n2, n3, lr in "
+                                  "[(3, 3, 3, 3, 1.0), (4, 2, 5, 3, 0.1), (2, 6, 2, 4, 0.03)]]", points=1),
+            inputs_unchanged_test("test_sgd_step_leaves_params", "sgd_step", (params, grads, 1.0),
+                                  ("params", "grads", "lr")),
+            public_structure_test("test_sgd_step_interface", "sgd_step", (params, grads, 1.0), stepped,
+                                  label="sgd_step(params, grads, 1.0): a dict of arrays shaped like params"),
+        ], after="""
+        new_params = sgd_step(params, backward(params, forward(params, x), x, y), lr=1.0)
+        print("loss before:", cross_entropy(forward(params, x)["yhat"], y))
+        print("loss after: ", cross_entropy(forward(new_params, x)["yhat"], y))
+        """)
+    extra = _second_example_tests()
+    for q in (q1, q2, q3, q4, q5, q6):
+        q.tests += extra.get(q.name, [])
+    return [q1, q2, q3, q4, q5, q6]
+
+
+# ----------------------------------------------------------------------------- a second public example
+# The worked example alone lets classic mistakes through every public check and lose the question at
+# grading: with its batch of one, a backward without 1/m, a bias gradient not summed over the batch
+# (db = da) and a softmax normalised over the whole array are right, and its scores are too small for a softmax
+# without the max subtraction to overflow. These public tests add a batch of four with labels [2, 0, 2, 1]
+# and scores near 1000 (tests/test_public_checks_predict.py measures it). Inputs are small literals; each
+# test is worth 1 point.
+def _second_example_tests():
+    """{question: [public tests]} on a batch of four (labels [2, 0, 2, 1]) and on overflowing scores."""
+    params = ref.initial_params()
+    X = np.array([[1.0, 0.0, -0.5, 2.0], [0.0, 1.0, 1.5, -1.0], [1.0, -1.0, 0.5, 0.0]])
+    Y = np.eye(3)[:, [2, 0, 2, 1]]
+    cache = ref.forward(params, X)
+    args = (params, cache, X, Y)
+    big = np.array([[1000.0, -1000.0], [1001.0, 0.0], [998.0, 1000.0]])
+    return {
+        "q2": [public_values_test("test_softmax_overflow", "softmax", (big,), ref.softmax(big),
+                                  label="softmax(a) of scores near 1000 (subtract each column's max first)",
+                                  variants=public_variants(EXERCISE, "softmax", (big,)) or None)],
+        "q3": [public_values_test("test_forward_batch", "forward", (params, X), cache,
+                                  label="forward(params, x) on a batch of 4 examples", batch_size=4)],
+        "q5": [public_values_test("test_backward_batch", "backward", args, ref.backward(*args),
+                                  label="backward(params, cache, x, y) on a batch of 4, labels [2, 0, 2, 1]",
+                                  variants=public_variants(EXERCISE, "backward", args), batch_size=4)],
+    }
+
+
+def outro():
+    return [("md", r"""
+        ## Submit
+
+        Run every cell from the top (Kernel → Restart & Run All), check that every `grader.check`
+        passes, then run the export cell below and submit the zip it makes.
+        """)]

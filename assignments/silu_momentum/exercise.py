@@ -1,0 +1,476 @@
+"""silu_momentum (seed 003): a 3-2-1 SiLU network, sigmoid out, row convention, BCE, two momentum steps.
+
+The worked notebook prints its chain rule one example at a time (dL/dy, dy/df, df/dh, dh/dz, dz/dw and
+their product for every weight); every one of those numbers is checked here from the student's own
+functions: ``forward`` (nudging a weight or a bias, which is exact because z and f are affine),
+``silu_derivative``, ``backward`` on a batch of one example, ``bce_loss`` on one example,
+``momentum_step`` and ``train_momentum``.
+"""
+import re
+
+import numpy as np
+
+from solutions.describe import Ledger, Question, Test, lit, public_variants
+from solutions.describe import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
+                                           public_values_test)
+from solutions.networks import silu_momentum as ref
+
+EXERCISE = "silu_momentum"
+FILES = ()
+
+# hidden cases: (inputs n0, hidden units n1, batch m)
+SIZES = "[(3, 2, 1), (3, 2, 3), (4, 5, 2), (2, 3, 7), (5, 4, 12)]"
+PARAMS = "bc.random_arrays(rng, {'W': (n0, n1), 'b1': (n1,), 'U': (n1,), 'b2': ()})"
+LABELS = "rng.integers(0, 2, size=m).astype(float)"
+
+
+
+# ---------------------------------------------------------------- model answers (the master notebook's solutions)
+
+def silu(z):
+    """SiLU (swish), elementwise: z * sigmoid(z). z: any shape. Returns the same shape."""
+    return z / (1.0 + np.exp(-z))
+
+
+def silu_derivative(z):
+    """d silu / dz, elementwise. z: any shape. Returns the same shape."""
+    s = 1.0 / (1.0 + np.exp(-z))
+    return s + z * s * (1.0 - s)
+
+
+def forward(params, X):
+    """X: (m, n0), one example per row. Returns {Z, H: (m, n1), f, p: (m,)}."""
+    Z = X @ params["W"] + params["b1"]
+    H = silu(Z)
+    f = H @ params["U"] + params["b2"]
+    return {"Z": Z, "H": H, "f": f, "p": 1.0 / (1.0 + np.exp(-f))}
+
+
+def bce_loss(p, y):
+    """Batch mean of the binary cross-entropy, p clipped to [1e-15, 1 - 1e-15]. Returns float."""
+    p = np.clip(p, 1e-15, 1 - 1e-15)
+    return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
+
+
+def backward(params, cache, X, y):
+    """Gradients of the batch-mean BCE. Returns {W, b1, U, b2}, each shaped like its parameter."""
+    m = X.shape[0]
+    df = (cache["p"] - y) / m
+    dU = cache["H"].T @ df
+    db2 = np.sum(df)
+    dZ = np.outer(df, params["U"]) * silu_derivative(cache["Z"])
+    dW = X.T @ dZ
+    db1 = np.sum(dZ, axis=0)
+    return {"W": dW, "b1": db1, "U": dU, "b2": db2}
+
+
+def momentum_step(param, grad, velocity, gamma, eta):
+    """One momentum update. Returns (new_param, new_velocity), both shaped like param."""
+    velocity = gamma * velocity - eta * grad
+    return param + velocity, velocity
+
+
+def train_momentum(params, X, y, gamma, eta, iterations):
+    """Full-batch gradient descent with momentum. Returns (params, velocities, losses)."""
+    velocities = {name: np.zeros_like(np.asarray(value, dtype=float)) for name, value in params.items()}
+    losses = []
+    for _ in range(iterations):
+        cache = forward(params, X)
+        losses.append(bce_loss(cache["p"], y))
+        grads = backward(params, cache, X, y)
+        new_params = {}
+        for name in params:
+            new_params[name], velocities[name] = momentum_step(
+                params[name], grads[name], velocities[name], gamma, eta)
+        params = new_params
+    return params, velocities, losses
+
+
+# ---------------------------------------------------------------- the notebook
+
+def intro():
+    return [
+        ("md", r"""
+        # SiLU, binary cross-entropy and gradient descent with momentum
+
+        A 3-2-1 network: three inputs, a hidden layer of two SiLU units, one sigmoid output that is the
+        probability of class 1. You write every piece (activation, its derivative, forward pass, loss,
+        backpropagation, the momentum update) and then run the worked example's two momentum iterations.
+
+        **Row convention.** This notebook follows the worked example and puts **one example per row**:
+        a batch is $X$ of shape $(m, 3)$ and a layer computes $z = xW + b$ (not $Wx + b$).
+
+        | layer | computes | shapes (batch of $m$) |
+        |---|---|---|
+        | input | $X$ | $(m, 3)$ |
+        | hidden | $Z = XW + b_1,\quad H = \mathrm{silu}(Z)$ | $W: (3, 2),\ b_1: (2,),\ Z, H: (m, 2)$ |
+        | output | $f = HU + b_2,\quad p = \sigma(f)$ | $U: (2,),\ b_2: ()$ (a scalar)$,\ f, p: (m,)$ |
+
+        with $\sigma(z) = 1/(1 + e^{-z})$ and $\mathrm{silu}(z) = z\,\sigma(z)$, whose derivative is
+        $\mathrm{silu}'(z) = \sigma(z) + z\,\sigma(z)\,(1 - \sigma(z))$.
+
+        **The loss** is the binary cross-entropy **averaged over the batch**, with $p$ clipped to
+        $[10^{-15}, 1 - 10^{-15}]$ so that $\log 0$ never happens:
+        $$L = -\frac{1}{m}\sum_{i=1}^{m}\big(y_i \log p_i + (1 - y_i)\log(1 - p_i)\big).$$
+        Its gradients are therefore **batch means** of the per-example gradients, and every gradient has
+        **the shape of its parameter** ($\partial L/\partial W$ is $(3, 2)$ like $W$).
+
+        **Momentum.** Each parameter $\theta$ keeps a velocity $v$, starting at zero; one iteration
+        computes the gradient $g = \partial L/\partial\theta$ of the whole batch and then
+        $$v \leftarrow \gamma\, v - \eta\, g, \qquad \theta \leftarrow \theta + v,$$
+        with $\gamma = 0.9$ (momentum) and $\eta = 0.8$ (learning rate) in the worked example.
+
+        **Reading the worked example.** It prints its chain rule one example at a time: for example
+        $x^{(1)}$ the gradient of *that example's own* loss, $\frac{\partial L}{\partial y}\cdot
+        \frac{\partial y}{\partial f}\cdot\frac{\partial f}{\partial h_i}\cdot\frac{\partial h_i}{\partial z_i}
+        \cdot\frac{\partial z_i}{\partial w}$, where its $y$ is our $p$. Its "Mean Matrix" is the batch
+        mean, which is what your `backward` returns. It prints $W$, $\partial L/\partial W$ and the
+        velocity of $W$ **transposed**, as $(2, 3)$ matrices (its $w_{ij}$ is hidden unit $i$, input $j$,
+        our `W[j, i]`); ours keep $W$'s shape $(3, 2)$.
+        """),
+        ("code", """
+        import numpy as np
+
+        X = np.array([[1.0, 0.0, 0.5],    # x(1), one example per row
+                      [0.1, 0.5, 1.0],    # x(2)
+                      [0.0, 1.0, 0.7]])   # x(3)
+        y = np.array([1.0, 0.0, 0.0])
+        params = {
+            "W": np.array([[0.4, -0.3], [0.2, 0.2], [-0.5, 0.1]]),   # (3, 2): z = x W + b1
+            "b1": np.array([0.0, -0.4]),
+            "U": np.array([0.3, -0.1]),
+            "b2": np.array(0.1),
+        }
+        GAMMA, ETA = 0.9, 0.8
+        """),
+    ]
+
+
+# ----------------------------------------------------------------------------- ledger routing
+
+def _route(quantity):
+    """(question, label, expression) of one reproduced ledger quantity: where its public test
+    recomputes it from the student's functions. The expressions use names each test body defines."""
+    rules = [
+        (r"it1_silu_sample(\d)", "q1", lambda n: (f"silu(z) of x({n}), iteration 1 (row {n} of silu(Z))",
+                                                 f"H[{int(n) - 1}]")),
+        (r"it(\d)_dh(\d)_dz\2_sample(\d)", "q2", lambda k, i, n: (
+            f"dh_{i}/dz_{i} = silu'(z_{i}) of x({n}), iteration {k}", f"D{k}[{int(n) - 1}, {i}]")),
+        (r"it1_z_sample(\d)", "q3", lambda n: (f"z = x W + b1 of x({n}) (row {n} of Z)", f"out['Z'][{int(n) - 1}]")),
+        (r"it1_f_sample(\d)", "q3", lambda n: (f"f = h U + b2 of x({n})", f"out['f'][{int(n) - 1}]")),
+        (r"it1_y_sample(\d)", "q3", lambda n: (f"p = sigmoid(f) of x({n}) (the worked example's y)",
+                                              f"out['p'][{int(n) - 1}]")),
+        (r"it1_dy_df_sample(\d)", "q3", lambda n: (f"dy/df = p (1 - p) of x({n}), from your p",
+                                                  f"P[{int(n) - 1}] * (1 - P[{int(n) - 1}])")),
+        (r"it1_df_dh(\d)_sample(\d)", "q3", lambda i, n: (
+            f"df/dh_{i} of x({n}) (= U[{i}]): change of your f over change of your H[:, {i}] when b1[{i}] moves",
+            f"df_dh[{i}][{int(n) - 1}]")),
+        (r"dz(\d)_dW(\d)(\d)_sample(\d)", "q3", lambda i, j, i2, n: (
+            f"dz_{i}/dW[{j}, {i}] of x({n}) (= x[{j}]): change of your Z[{int(n) - 1}, {i}] when W[{j}, {i}] "
+            "grows by 1", f"dZ_dW[({j}, {i})][{int(n) - 1}, {i}]")),
+        (r"it1_loss", "q4", lambda: ("bce_loss(p, y) of the worked batch, iteration 1", "L")),
+        (r"it1_loss_sample(\d)", "q4", lambda n: (f"bce_loss of x({n}) alone (a batch of one), iteration 1",
+                                                 f"Ls[{int(n) - 1}]")),
+        (r"one_minus_y", "q4", lambda: ("1 - y, the weights of log(1 - p) in the loss", "1 - y")),
+        (r"it1_dW(\d)(\d)_sample(\d)", "q5", lambda j, i, n: (
+            f"dL/dW[{j}, {i}] of x({n}) alone (backward on a batch of one), iteration 1",
+            f"G1[{int(n) - 1}]['W'][{j}, {i}]")),
+        (r"it1_db1_(\d)_sample(\d)", "q5", lambda i, n: (
+            f"dL/db1[{i}] of x({n}) alone (backward on a batch of one), iteration 1", f"G1[{int(n) - 1}]['b1'][{i}]")),
+        (r"it(\d)_d(W|b1|U|b2)_sample(\d)", "q5", lambda k, name, n: (
+            f"dL/d{name} of x({n}) alone (backward on a batch of one), iteration {k}", f"G{k}[{int(n) - 1}][{name!r}]")),
+        (r"it1_d(W|b1|U|b2)", "q5", lambda name: (
+            f"dL/d{name} of the batch (the mean over the three examples), iteration 1", f"G[{name!r}]")),
+        (r"it1_dL_dy_sample(\d)", "q5", lambda n: (
+            f"dL/dy of x({n}) alone = (your dL/db2 on a batch of one) / (p (1 - p))",
+            f"np.asarray(G1[{int(n) - 1}]['b2']) / (P1[{int(n) - 1}] * (1 - P1[{int(n) - 1}]))")),
+        (r"it2_df_dh(\d)_sample(\d)", "q6", lambda i, n: (
+            f"df/dh_{i} in iteration 2 (x({n})) = U[{i}] after the first momentum step", f"U1[{i}]")),
+        (r"b2_initial", "q6", lambda: ("b2 after a step with zero gradient and zero velocity (unchanged)", "b2")),
+        (r"it2_loss", "q7", lambda: ("train_momentum's losses[1]: the loss before iteration 2", "losses[1]")),
+    ]
+    for pattern, question, make in rules:
+        m = re.fullmatch(pattern, quantity)
+        if m:
+            return (question, *make(*m.groups()))
+    raise ValueError(f"{EXERCISE}: no public test recomputes the ledger quantity {quantity!r}")
+
+
+def _documented(ledger, question):
+    """``bc.check_documented`` lines of every reproduced entry routed to ``question``."""
+    lines = []
+    for e in ledger.reproduced():
+        q, label, expression = _route(e["quantity"])
+        if q == question:
+            lines.append(ledger.check(e["id"], label, expression))
+    return lines
+
+
+def _body(*parts):
+    return "\n".join(part for part in parts if part)
+
+
+# ----------------------------------------------------------------------------- questions
+
+def questions():
+    ledger = Ledger(EXERCISE)
+    X, y = ref.inputs()
+    p0, p1 = ref.initial_params(), ref.params_before_iteration(2)
+    c0, c1 = ref.forward(p0, X), ref.forward(p1, X)
+    grads0 = ref.backward(p0, c0, X, y)
+    one = [(X[s:s + 1], y[s:s + 1]) for s in range(len(y))]
+    caches0 = [ref.forward(p0, xs) for xs, _ in one]
+    caches1 = [ref.forward(p1, xs) for xs, _ in one]
+    params2, velocities2, losses2 = ref.train_momentum(p0, X, y, ref.GAMMA, ref.ETA, ref.ITERATIONS)
+    _, velocities1, _ = ref.train_momentum(p0, X, y, ref.GAMMA, ref.ETA, 1)
+    grads1 = ref.backward(p1, c1, X, y)
+    z = np.array([[-6.0, -1.5, -0.25, 0.0], [0.25, 1.0, 2.5, 8.0]])
+
+    q1 = Question("q1", "the SiLU activation", r"""
+        Write `silu(z)`: $\mathrm{silu}(z) = z\,\sigma(z) = \dfrac{z}{1 + e^{-z}}$, elementwise, for an
+        array of any shape.
+        """, silu, [
+            Test("test_silu_documented", ("silu",), _body(
+                f"Z = {lit(c0['Z'])}  # the worked batch's Z, iteration 1",
+                "H = bc.call(silu, 'silu', Z)",
+                f"bc.check_shape_dtype('silu(Z)', H, {c0['Z'].shape}, 'float')",
+                "H = np.asarray(H)",
+                *_documented(ledger, "q1"))),
+            public_values_test("test_silu_public", "silu", (z,), ref.silu(z)),
+            hidden_reference_test(EXERCISE, "silu",
+                                  "[(rng.normal(0, 3, size=s),) for s in [(5,), (3, 2), (4, 1, 3)]]", points=1),
+        ])
+
+    q2 = Question("q2", "the derivative of SiLU", r"""
+        Write `silu_derivative(z)`: $\dfrac{d\,\mathrm{silu}}{dz} = \sigma(z) + z\,\sigma(z)\,(1 - \sigma(z))$,
+        elementwise. It is taken at the layer's **input** $z$ (SiLU is not a function of its output
+        alone, so there is no "$h(1-h)$" shortcut as for the sigmoid). The worked example prints it as
+        $\partial h_i/\partial z_i$ for every example.
+        """, silu_derivative, [
+            Test("test_silu_derivative_documented", ("silu_derivative",), _body(
+                f"Z1 = {lit(c0['Z'])}  # the worked batch's Z, iteration 1",
+                f"Z2 = {lit(c1['Z'])}  # and iteration 2 (after one momentum step)",
+                "D1 = bc.call(silu_derivative, 'silu_derivative', Z1)",
+                f"bc.check_shape_dtype('silu_derivative(Z)', D1, {c0['Z'].shape}, 'float')",
+                f"bc.check_public('silu_derivative(Z) of the worked batch', D1, {lit(ref.silu_derivative(c0['Z']))}, "
+                f"variants={lit(public_variants(EXERCISE, 'silu_derivative', (c0['Z'],)))})",
+                "D1 = np.asarray(D1)",
+                "D2 = np.asarray(bc.call(silu_derivative, 'silu_derivative', Z2))",
+                *_documented(ledger, "q2"))),
+            public_values_test("test_silu_derivative_public", "silu_derivative", (z,), ref.silu_derivative(z),
+                               variants=public_variants(EXERCISE, "silu_derivative", (z,))),
+            hidden_reference_test(EXERCISE, "silu_derivative",
+                                  "[(rng.normal(0, 3, size=s),) for s in [(5,), (3, 2), (4, 1, 3)]]", points=1),
+        ])
+
+    q3 = Question("q3", "the forward pass, one example per row", r"""
+        Write `forward(params, X)` for a batch `X` of shape $(m, n_0)$ and return
+        `{"Z": ..., "H": ..., "f": ..., "p": ...}`:
+        $Z = XW + b_1$ and $H = \mathrm{silu}(Z)$, both $(m, n_1)$; $f = HU + b_2$ and $p = \sigma(f)$,
+        both $(m,)$. Use your `silu`. Broadcasting adds $b_1$ to every row.
+
+        The public test also reads the worked example's chain-rule factors off your forward pass:
+        $\partial z_i/\partial W_{ji} = x_j$ (your $Z$ when one weight grows by 1),
+        $\partial f/\partial h_i = U_i$ (your $f$ against your $H$ when $b_{1,i}$ moves) and
+        $\partial p/\partial f = p(1-p)$.
+        """, forward, [
+            public_structure_test("test_forward_shapes", "forward", (p0, X), c0,
+                                  label="forward(params, X) on the worked batch"),
+            Test("test_forward_documented", ("forward",), _body(
+                f"params = {lit(p0)}",
+                f"X = {lit(X)}",
+                "def run(p):",
+                "    out = bc.call(forward, 'forward', p, X)",
+                f"    bc.check_structure('forward(params, X)', out, {lit(c0)})",
+                "    return {k: np.asarray(v, dtype=float) for k, v in out.items()}",
+                "def nudged(name, index):",
+                "    p = {k: np.array(v, dtype=float) for k, v in params.items()}",
+                "    p[name][index] += 1.0",
+                "    return run(p)",
+                "out = run(params)",
+                "P = out['p']",
+                "# z is affine in W: growing W[j, i] by 1 changes Z[:, i] by exactly x[:, j]",
+                "dZ_dW = {(j, i): nudged('W', (j, i))['Z'] - out['Z'] for j in range(3) for i in range(2)}",
+                "# f is affine in H: moving b1[i] changes H[:, i] only, and f by U[i] times that change",
+                "df_dh = {}",
+                "for i in range(2):",
+                "    moved = nudged('b1', i)",
+                "    df_dh[i] = (moved['f'] - out['f']) / (moved['H'][:, i] - out['H'][:, i])",
+                *_documented(ledger, "q3"),
+                f"bc.check_public('forward(params, X) on the worked batch', out, {lit(c0)})"), points=1),
+            hidden_reference_test(EXERCISE, "forward",
+                                  f"[({PARAMS}, rng.normal(size=(m, n0))) for n0, n1, m in {SIZES}]",
+                                  batch="lambda params, X: X.shape[0]", points=2),
+        ], after="""
+        cache = forward(params, X)
+        print("Z =", cache["Z"].round(8).tolist())
+        print("p =", cache["p"].tolist())
+        """)
+
+    pc = np.array([0.0, 1.0, 0.3, 0.999])
+    yc = np.array([0.0, 0.0, 1.0, 1.0])
+    q4 = Question("q4", "binary cross-entropy, clipped and averaged", r"""
+        Write `bce_loss(p, y)`: clip $p$ to $[10^{-15}, 1 - 10^{-15}]$ (`np.clip`), then return the
+        batch mean $-\frac1m\sum_i \big(y_i\log p_i + (1-y_i)\log(1-p_i)\big)$ as a Python `float`.
+        `p` and `y` have shape $(m,)$. Without the clipping, a prediction of exactly 0 or 1 on the
+        wrong side gives an infinite loss.
+        """, bce_loss, [
+            Test("test_bce_loss_documented", ("bce_loss",), _body(
+                f"p = {lit(c0['p'])}  # the worked batch's predictions, iteration 1",
+                f"y = {lit(y)}",
+                "L = bc.call(bce_loss, 'bce_loss', p, y)",
+                "bc.check_shape_dtype('bce_loss(p, y)', L, (), 'float')",
+                "Ls = [bc.call(bce_loss, 'bce_loss', p[s:s + 1], y[s:s + 1]) for s in range(3)]",
+                *_documented(ledger, "q4"))),
+            public_values_test("test_bce_loss_clipped", "bce_loss", (pc, yc), ref.bce_loss(pc, yc),
+                               label="bce_loss(p, y) with p = 0 and p = 1 in the batch (clip first)",
+                               variants=public_variants(EXERCISE, "bce_loss", (pc, yc)) or None, batch_size=4),
+            hidden_reference_test(EXERCISE, "bce_loss",
+                                  "[(ref.forward(p, rng.normal(size=(m, 3)))['p'], rng.integers(0, 2, size=m)"
+                                  ".astype(float)) for p, m in [(bc.random_arrays(rng, {'W': (3, 2), 'b1': (2,), "
+                                  "'U': (2,), 'b2': ()}, scale=s), m) for s, m in [(1, 1), (1, 4), (3, 9), (10, 6)]]]",
+                                  batch="lambda p, y: len(p)", points=1),
+        ])
+
+    var = public_variants(EXERCISE, "backward", (p0, c0, X, y))
+    q5 = Question("q5", "backpropagation, batch mean, row convention", r"""
+        Write `backward(params, cache, X, y)`, where `cache` is what your `forward` returned, and return
+        the gradients of `bce_loss` (the **batch mean**) as `{"W": ..., "b1": ..., "U": ..., "b2": ...}`,
+        each of the shape of its parameter ($W$: $(n_0, n_1)$, $b_1$ and $U$: $(n_1,)$, $b_2$: a scalar).
+        In the row convention the chain rule reads:
+
+        $$\frac{\partial L}{\partial f} = \frac{1}{m}(p - y) \quad\text{(sigmoid and BCE together, shape } (m,))$$
+        $$\frac{\partial L}{\partial U} = H^\top \frac{\partial L}{\partial f},\qquad
+          \frac{\partial L}{\partial b_2} = \sum_i \frac{\partial L}{\partial f_i},\qquad
+          \frac{\partial L}{\partial H} = \frac{\partial L}{\partial f}\, U^\top \ \text{(an outer product, } (m, n_1))$$
+        $$\frac{\partial L}{\partial Z} = \frac{\partial L}{\partial H} \odot \mathrm{silu}'(Z),\qquad
+          \frac{\partial L}{\partial W} = X^\top \frac{\partial L}{\partial Z},\qquad
+          \frac{\partial L}{\partial b_1} = \sum_{\text{rows}} \frac{\partial L}{\partial Z}$$
+
+        ($\frac{1}{m}(p - y)$ is $\frac{\partial L}{\partial p}\cdot p(1-p)$ with
+        $\frac{\partial L}{\partial p} = \frac{1}{m}\big(-\frac{y}{p} + \frac{1-y}{1-p}\big)$; it holds
+        wherever $p$ was not clipped.) On a batch of one example, your gradients are the worked
+        example's per-example printouts; on the whole batch they are its "Mean Matrix".
+        """, backward, [
+            public_structure_test("test_backward_shapes", "backward", (p0, c0, X, y), grads0,
+                                  label="backward(params, cache, X, y) on the worked batch"),
+            public_values_test("test_backward_public", "backward", (p0, c0, X, y), grads0,
+                               label="backward(params, cache, X, y) on the worked batch", variants=var,
+                               batch_size=3, points=2),
+            Test("test_backward_documented", ("backward",), _body(
+                f"params1 = {lit(p0)}  # iteration 1",
+                f"params2 = {lit(p1)}  # iteration 2 (after one momentum step)",
+                f"X = {lit(X)}",
+                f"y = {lit(y)}",
+                f"cache = {lit(c0)}",
+                f"caches1 = {lit(caches0)}  # forward of each example alone, iteration 1",
+                f"caches2 = {lit(caches1)}  # and iteration 2",
+                "P1 = cache['p']",
+                "def run(params, cache, X, y, what):",
+                "    grads = bc.call(backward, 'backward', params, cache, X, y)",
+                f"    bc.check_structure('backward(params, cache, X, y) on ' + what, grads, {lit(grads0)})",
+                "    return {k: np.asarray(v, dtype=float) for k, v in grads.items()}",
+                "G = run(params1, cache, X, y, 'the worked batch')",
+                "G1 = [run(params1, caches1[s], X[s:s + 1], y[s:s + 1], f'x({s + 1}) alone') for s in range(3)]",
+                "G2 = [run(params2, caches2[s], X[s:s + 1], y[s:s + 1], f'x({s + 1}) alone, iteration 2')"
+                " for s in range(3)]",
+                *_documented(ledger, "q5"))),
+            hidden_reference_test(EXERCISE, "backward", f"""[(p, ref.forward(p, X), X, y) for p, X, y in
+                [({PARAMS}, rng.normal(size=(m, n0)), {LABELS}) for n0, n1, m in {SIZES}]]""",
+                                  batch="lambda params, cache, X, y: X.shape[0]", points=2),
+            Test("test_backward_finite_differences", ("backward",), f"""
+                from solutions.networks import silu_momentum as ref
+                rng = np.random.default_rng(17)
+                for n0, n1, m in [(3, 2, 1), (3, 2, 3), (4, 5, 6)]:
+                    params = {PARAMS}
+                    X = rng.normal(size=(m, n0))
+                    y = {LABELS}
+                    grads = bc.call(backward, 'backward', params, ref.forward(params, X), X, y)
+                    bc.check_gradients_numerically('backward', grads,
+                        lambda p: ref.bce_loss(ref.forward(p, X)['p'], y), params,
+                        tolerance=bc.SMOOTH_FD_TOLERANCE)
+                """, points=2, hidden=True),
+        ], after="""
+        grads = backward(params, forward(params, X), X, y)
+        print("dL/dW, printed transposed as the worked example does:")
+        print(grads["W"].T.round(8))
+        """)
+
+    step_args = (p1["W"], grads1["W"], velocities1["W"], ref.GAMMA, ref.ETA)
+    q6 = Question("q6", "one momentum step", r"""
+        Write `momentum_step(param, grad, velocity, gamma, eta)` for one parameter (an array of any
+        shape, or a scalar): return the pair `(new_param, new_velocity)` with
+        $$v_{\text{new}} = \gamma\, v - \eta\, g, \qquad \theta_{\text{new}} = \theta + v_{\text{new}}.$$
+        Update the velocity **first**, then move the parameter by the **new** velocity. Return new
+        arrays; do not change the ones you were given.
+        """, momentum_step, [
+            Test("test_momentum_step_documented", ("momentum_step",), _body(
+                f"U = {lit(p0['U'])}",
+                f"dU = {lit(grads0['U'])}  # the batch-mean gradient of U, iteration 1",
+                f"step = bc.call(momentum_step, 'momentum_step', U, dU, np.zeros(2), {ref.GAMMA!r}, {ref.ETA!r})",
+                f"bc.check_public('momentum_step(U, dU, zeros, 0.9, 0.8): the first step of U', step, "
+                f"{lit(ref.momentum_step(p0['U'], grads0['U'], np.zeros(2), ref.GAMMA, ref.ETA))}, "
+                f"variants={lit(public_variants(EXERCISE, 'momentum_step', (p0['U'], grads0['U'], np.zeros(2), ref.GAMMA, ref.ETA)))})",
+                "U1 = np.asarray(step[0], dtype=float)",
+                f"b2 = bc.call(momentum_step, 'momentum_step', {lit(p0['b2'])}, 0.0, 0.0, {ref.GAMMA!r}, {ref.ETA!r})[0]",
+                *_documented(ledger, "q6"))),
+            public_values_test("test_momentum_step_public", "momentum_step", step_args,
+                               ref.momentum_step(*step_args),
+                               label="momentum_step(W, dW, velocity, 0.9, 0.8): iteration 2's step of W "
+                                     "(the worked example prints both transposed)",
+                               variants=public_variants(EXERCISE, "momentum_step", step_args)),
+            hidden_reference_test(EXERCISE, "momentum_step",
+                                  "[(rng.normal(size=s), rng.normal(size=s), rng.normal(size=s), g, e) for s, g, e in "
+                                  "[((3, 2), 0.9, 0.8), ((4,), 0.5, 0.1), ((), 0.99, 0.01), ((2, 5), 0.0, 1.0)]]",
+                                  points=1),
+            inputs_unchanged_test("test_momentum_step_leaves_inputs", "momentum_step", step_args,
+                                  ("param", "grad", "velocity", "gamma", "eta")),
+        ])
+
+    train_args = (p0, X, y, ref.GAMMA, ref.ETA, ref.ITERATIONS)
+    trained = (params2, velocities2, losses2)
+    q7 = Question("q7", "the two momentum iterations", r"""
+        Write `train_momentum(params, X, y, gamma, eta, iterations)`: start every velocity at zero
+        (shaped like its parameter), then repeat `iterations` times: forward pass of the whole batch,
+        record the loss, backward pass, and a `momentum_step` of **every** parameter with its own
+        velocity. All four gradients come from the same forward pass (compute them all before you
+        update anything). Return `(params, velocities, losses)`: the final parameters and velocities,
+        dicts keyed like `params`, and the list of losses, each recorded **before** its update.
+
+        The worked example runs two iterations: its loss goes from 0.6953 to 0.6649.
+        """, train_momentum, [
+            public_structure_test("test_train_momentum_shapes", "train_momentum", train_args, trained,
+                                  label="train_momentum(params, X, y, 0.9, 0.8, 2)"),
+            Test("test_train_momentum_documented", ("train_momentum",), _body(
+                f"out = bc.call(train_momentum, 'train_momentum', {lit(p0)}, {lit(X)}, {lit(y)}, "
+                f"{ref.GAMMA!r}, {ref.ETA!r}, {ref.ITERATIONS})",
+                f"bc.check_structure('train_momentum(params, X, y, 0.9, 0.8, 2)', out, {lit(trained)})",
+                "losses = [float(np.asarray(value)) for value in out[2]]",
+                ledger.check("it1_loss_in206", "train_momentum's losses[0]: the loss before iteration 1",
+                             "losses[0]"),
+                *_documented(ledger, "q7"))),
+            public_values_test("test_train_momentum_public", "train_momentum", train_args, trained,
+                               label="train_momentum(params, X, y, 0.9, 0.8, 2) on the worked batch",
+                               variants=public_variants(EXERCISE, "train_momentum", train_args), batch_size=3,
+                               points=2),
+            hidden_reference_test(EXERCISE, "train_momentum",
+                                  f"[({PARAMS}, rng.normal(size=(m, n0)), {LABELS}, g, e, k) for (n0, n1, m), g, e, k "
+                                  f"in zip({SIZES}, [0.9, 0.5, 0.0, 0.95, 0.8], [0.8, 0.3, 0.5, 0.05, 0.1], "
+                                  "[2, 1, 3, 5, 4])]",
+                                  batch="lambda params, X, y, gamma, eta, iterations: X.shape[0]", points=2),
+        ], after="""
+        trained, velocities, losses = train_momentum(params, X, y, GAMMA, ETA, 2)
+        print("losses:", losses)
+        print("W after two iterations, printed transposed as the worked example does:")
+        print(trained["W"].T.round(8))
+        """)
+    return [q1, q2, q3, q4, q5, q6, q7]
+
+
+def outro():
+    return [("md", r"""
+        ## Submit
+
+        Run every cell from the top (Kernel → Restart & Run All), check that every `grader.check`
+        passes, then run the export cell below and submit the zip it makes.
+        """)]

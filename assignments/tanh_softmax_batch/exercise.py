@@ -1,0 +1,307 @@
+"""tanh_softmax_batch (seed 004): a 2-2-3 tanh network, softmax output, a batch of 3 columns."""
+import numpy as np
+
+from solutions.describe import Ledger, Question, Test, lit, public_variants, variants_of
+from solutions.describe import hidden_reference_test, public_structure_test, public_values_test
+from solutions.networks import tanh_softmax_batch as ref
+
+EXERCISE = "tanh_softmax_batch"
+FILES = ()
+SIZES = "[(2, 2, 3, 3), (3, 5, 2, 1), (4, 3, 5, 6), (2, 6, 4, 10)]"
+PARAMS = "bc.random_arrays(rng, {'W1': (n1, n0), 'b1': (n1, 1), 'W2': (n2, n1), 'b2': (n2, 1)})"
+ONE_HOT = "np.eye(n2)[:, rng.integers(0, n2, size=m)]"
+
+
+def _dedent(block):
+    return block.replace("\n                ", "\n")
+
+
+
+# ---------------------------------------------------------------- model answers (the master notebook's solutions)
+
+def softmax(Z):
+    """Column-wise softmax. Z: (n_classes, batch). Returns the same shape."""
+    E = np.exp(Z - np.max(Z, axis=0, keepdims=True))
+    return E / np.sum(E, axis=0, keepdims=True)
+
+
+def one_hot(labels, n_classes):
+    """labels: m integers (any shape). Returns (n_classes, m) of 0.0 / 1.0."""
+    labels = np.asarray(labels).astype(int).ravel()
+    Y = np.zeros((n_classes, labels.size))
+    Y[labels, np.arange(labels.size)] = 1.0
+    return Y
+
+
+def forward(params, X):
+    """X: (n0, batch). Returns {Z1, A1, Z2, A2}, each (n_units, batch)."""
+    Z1 = params["W1"] @ X + params["b1"]
+    A1 = np.tanh(Z1)
+    Z2 = params["W2"] @ A1 + params["b2"]
+    return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": softmax(Z2)}
+
+
+def cross_entropy(A2, Y):
+    """Mean over the batch columns of -sum_k Y log A2. Returns float."""
+    return float(-np.sum(Y * np.log(A2)) / A2.shape[1])
+
+
+def softmax_backward(dA, A):
+    """Full softmax Jacobian applied per column. dA, A: (n_classes, batch). Returns dZ."""
+    return A * (dA - np.sum(A * dA, axis=0, keepdims=True))
+
+
+def backward(params, cache, X, Y):
+    """Gradients of the batch-mean cross-entropy. Returns {W1, b1, W2, b2}, shaped like params."""
+    m = X.shape[1]
+    dA2 = -Y / cache["A2"] / m
+    dZ2 = softmax_backward(dA2, cache["A2"])
+    dW2 = dZ2 @ cache["A1"].T
+    db2 = np.sum(dZ2, axis=1, keepdims=True)
+    dZ1 = (params["W2"].T @ dZ2) * (1 - cache["A1"] ** 2)
+    dW1 = dZ1 @ X.T
+    db1 = np.sum(dZ1, axis=1, keepdims=True)
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+def predict(params, X):
+    """The most probable class of each column of X: integer array (batch,)."""
+    return np.argmax(forward(params, X)["A2"], axis=0)
+
+
+# ---------------------------------------------------------------- the notebook
+
+def intro():
+    return [
+        ("md", r"""
+        # A batch through tanh and softmax, and the softmax Jacobian done right
+
+        A 2-2-3 network: two inputs, a hidden layer of two tanh units, three classes out of a softmax.
+        This time the whole batch of three examples goes through at once, one example per column.
+
+        | layer | computes | shapes (batch of $m$) |
+        |---|---|---|
+        | input | $X$ | $(2, m)$ |
+        | hidden | $Z_1 = W_1 X + b_1,\ A_1 = \tanh(Z_1)$ | $W_1: (2,2),\ b_1: (2,1),\ Z_1, A_1: (2, m)$ |
+        | output | $Z_2 = W_2 A_1 + b_2,\ A_2 = \mathrm{softmax}(Z_2)$ column by column | $W_2: (3,2),\ b_2: (3,1)$ |
+
+        The loss is the cross-entropy **averaged over the batch**,
+        $L = -\frac1m \sum_{i} \sum_k Y_{ki} \log A_{2,ki}$, with one-hot labels $Y$ of shape $(3, m)$.
+        Every gradient has the shape of its parameter. $\tanh'(z) = 1 - \tanh(z)^2$.
+
+        **The softmax Jacobian.** For one column $a = \mathrm{softmax}(z)$,
+        $\partial a_k / \partial z_j = a_k(\delta_{kj} - a_j)$. Applied to an upstream gradient $d a$:
+        $$dz = a \odot \big(da - (a^\top da)\big),$$
+        one number $a^\top da$ per column. The worked notebook multiplies this sum term by $a$
+        **twice**, so its printed $\partial L/\partial Z_2$ and every gradient after it are wrong;
+        the tests here use the right values (checked against finite differences).
+        """),
+        ("code", """
+        import numpy as np
+
+        X = np.array([[1.0, 2.0, 4.0], [-2.0, -5.0, -8.0]])   # three examples, one per column
+        labels = np.array([[0, 1, 2]])
+        params = {
+            "W1": np.array([[0.5, 0.5], [0.5, -0.5]]),
+            "b1": np.array([[0.5], [0.5]]),
+            "W2": np.array([[-1.0, 1.0], [1.0, -1.0], [-2.0, 1.0]]),
+            "b2": np.full((3, 1), -0.1),   # the worked notebook broadcasts a scalar -0.1
+        }
+        """),
+    ]
+
+
+def questions():
+    ledger = Ledger(EXERCISE)
+    params, X, labels, Y = ref.initial_params(), ref.worked_x(), ref.worked_labels(), ref.worked_y()
+    cache = ref.forward(params, X)
+    Zs = ref.softmax_example_Z()
+    grads = ref.backward(params, cache, X, Y)
+    dA2 = -Y / cache["A2"] / X.shape[1]
+
+    q1 = Question("q1", "softmax over the columns", r"""
+        Write `softmax(Z)` for `Z` of shape $(n_{\text{classes}}, m)$: each column becomes probabilities
+        summing to 1. Subtract each column's maximum first so large scores do not overflow.
+        """, softmax, [
+            Test("test_softmax_documented", ("softmax",), _dedent(f"""
+                Z = {lit(Zs)}
+                A = bc.call(softmax, 'softmax', Z)
+                bc.check_shape_dtype('softmax(Z)', A, {Zs.shape}, 'float')
+                {ledger.check('example_A', 'softmax(Z) of the example', 'A', variants=public_variants(EXERCISE, 'softmax', (Zs,)) or None)}
+                {ledger.check('example_A_column_sums', 'column sums of softmax(Z)', 'np.sum(A, axis=0)')}
+                {ledger.check('example_Z', 'the example input Z (unchanged by softmax)', 'Z')}
+                """), points=1),
+            hidden_reference_test(EXERCISE, "softmax",
+                                  "[(rng.normal(0, 2, size=s),) for s in [(3, 1), (5, 4), (2, 7)]]"
+                                  " + [(rng.normal(size=(4, 3)) * 1000,)]", points=1),
+        ])
+    q2 = Question("q2", "one-hot labels", r"""
+        Write `one_hot(labels, n_classes)`: `labels` holds $m$ integer classes (any shape, e.g.
+        $(1, m)$); return the $(n_{\text{classes}}, m)$ float matrix with a 1 in row `labels[i]` of
+        column $i$ and 0 elsewhere.
+        """, one_hot, [
+            Test("test_one_hot_documented", ("one_hot",), _dedent(f"""
+                Y = bc.call(one_hot, 'one_hot', {lit(labels)}, 3)
+                bc.check_shape_dtype('one_hot(labels, 3)', Y, (3, 3), 'float')
+                {ledger.check('Yonehot', 'one_hot([[0, 1, 2]], 3)', 'Y')}
+                """), points=1),
+            public_values_test("test_one_hot_public", "one_hot", (np.array([2, 0, 0, 1]), 4),
+                               ref.one_hot(np.array([2, 0, 0, 1]), 4)),
+            hidden_reference_test(EXERCISE, "one_hot",
+                                  "[(rng.integers(0, n, size=(1, m)), n) for n, m in [(3, 5), (5, 1), (2, 8)]]",
+                                  points=1),
+        ])
+    docs = "\n".join([ledger.check(i, i.split("_")[0], f"out[{i.split('_')[0]!r}]")
+                      for i in ("Z1_cell4", "A1_cell4", "Z2_cell4", "A2_cell4",
+                                "Z1_cell9", "A1_cell9", "Z2_cell9", "A2_cell9")]
+                     + [ledger.check("dA1dZ1", "tanh'(Z1) = 1 - A1**2 from your A1", "1 - np.asarray(out['A1']) ** 2")])
+    q3 = Question("q3", "the forward pass of a batch", r"""
+        Write `forward(params, X)` for `X` of shape $(n_0, m)$ and return `{"Z1", "A1", "Z2", "A2"}`,
+        each $(n_k, m)$. Use `np.tanh` and your `softmax`.
+        """, forward, [
+            Test("test_forward_documented", ("forward",), _dedent(f"""
+                params = {lit(params)}
+                X = {lit(X)}
+                out = bc.call(forward, 'forward', params, X)
+                bc.check_structure('forward(params, X)', out, {lit(cache)})
+                {docs}
+                """), points=2),
+            hidden_reference_test(EXERCISE, "forward", f"[({PARAMS}, rng.normal(size=(n0, m))) for n0, n1, n2, m in {SIZES}]",
+                                  batch="lambda params, X: X.shape[1]", points=2),
+        ], after="""
+        cache = forward(params, X)
+        cache["A2"].round(4)
+        """)
+    pb = cache["A2"]
+    q4 = Question("q4", "cross-entropy, averaged over the batch", r"""
+        Write `cross_entropy(A2, Y)`: $-\frac1m \sum_i \sum_k Y_{ki}\log A_{2,ki}$, a Python `float`.
+        """, cross_entropy, [
+            public_values_test("test_cross_entropy_public", "cross_entropy", (pb, Y), ref.cross_entropy(pb, Y),
+                               label="cross_entropy(A2, Y) on the worked batch of 3",
+                               variants=public_variants(EXERCISE, "cross_entropy", (pb, Y)), batch_size=3),
+            hidden_reference_test(EXERCISE, "cross_entropy",
+                                  "[(ref.softmax(rng.normal(size=(n, m))), np.eye(n)[:, rng.integers(0, n, size=m)])"
+                                  " for n, m in [(3, 1), (4, 5), (2, 8)]]",
+                                  batch="lambda A2, Y: A2.shape[1]", points=1),
+        ])
+    dZ2 = ref.softmax_backward(dA2, pb)
+    sb_docs = "\n".join([
+        ledger.check("dLossdA2", "dA = -Y / A2 / m (the upstream gradient given to you)", "dA"),
+        ledger.check("prod2", "A2 * dA", "A * dA"),
+        ledger.check("sumterm", "the sum term sum(A * dA) per column, recovered from your dZ",
+                     "np.mean((A * dA - np.asarray(dZ)) / A, axis=0)"),
+        ledger.check("sumprod", "A * sum(A * dA), recovered from your dZ", "A * dA - np.asarray(dZ)"),
+    ])
+    var_sb = public_variants(EXERCISE, "softmax_backward", (dA2, pb))
+    q5 = Question("q5", "the softmax Jacobian, column by column", r"""
+        Write `softmax_backward(dA, A)`: given $A = \mathrm{softmax}(Z)$ and the upstream gradient
+        $dA = \partial L/\partial A$ (both $(n_{\text{classes}}, m)$), return $\partial L/\partial Z$ by
+        applying the full Jacobian to every column: $dZ = A \odot (dA - \sum_k A_k\,dA_k)$, with the
+        sum taken per column (`axis=0, keepdims=True`) and multiplied by $A$ **once**.
+        """, softmax_backward, [
+            Test("test_softmax_backward_documented", ("softmax_backward",), _dedent(f"""
+                A = {lit(pb)}
+                dA = {lit(dA2)}
+                dZ = bc.call(softmax_backward, 'softmax_backward', dA, A)
+                bc.check_shape_dtype('softmax_backward(dA, A)', dZ, {pb.shape}, 'float')
+                bc.check_public('softmax_backward(dA, A) on the worked batch', dZ, {lit(dZ2)}, variants={lit(var_sb)})
+                {sb_docs}
+                """), points=2),
+            hidden_reference_test(EXERCISE, "softmax_backward",
+                                  "[(rng.normal(size=(n, m)), ref.softmax(rng.normal(size=(n, m)))) for n, m in "
+                                  "[(3, 1), (4, 5), (2, 7)]]", points=1),
+        ])
+    var = public_variants(EXERCISE, "backward", (params, cache, X, Y))
+    q6 = Question("q6", "backpropagation through the batch", r"""
+        Write `backward(params, cache, X, Y)` and return `{"W1", "b1", "W2", "b2"}`, each shaped like its
+        parameter. Go through the softmax with your `softmax_backward` (do not use the shortcut
+        $A_2 - Y$ here: the point is to see that the Jacobian gives the same answer):
+
+        $$dA_2 = -\frac{1}{m}\,\frac{Y}{A_2},\quad dZ_2 = \text{softmax\_backward}(dA_2, A_2),\quad
+          dW_2 = dZ_2 A_1^\top,\quad db_2 = \textstyle\sum_{\text{columns}} dZ_2$$
+        $$dA_1 = W_2^\top dZ_2,\quad dZ_1 = dA_1 \odot (1 - A_1^2),\quad dW_1 = dZ_1 X^\top,\quad
+          db_1 = \textstyle\sum_{\text{columns}} dZ_1$$
+        """, backward, [
+            public_structure_test("test_backward_shapes", "backward", (params, cache, X, Y), grads,
+                                  label="backward(params, cache, X, Y) on the worked batch"),
+            public_values_test("test_backward_public", "backward", (params, cache, X, Y), grads,
+                               label="backward(params, cache, X, Y) on the worked batch", variants=var,
+                               batch_size=3, points=2),
+            hidden_reference_test(EXERCISE, "backward", f"""[(p, ref.forward(p, X), X, Y) for p, X, Y in
+                [({PARAMS}, rng.normal(size=(n0, m)), {ONE_HOT}) for n0, n1, n2, m in {SIZES}]]""",
+                                  batch="lambda params, cache, X, Y: X.shape[1]", points=2),
+            Test("test_backward_finite_differences", ("backward",), f"""
+                from solutions.networks import tanh_softmax_batch as ref
+                rng = np.random.default_rng(13)
+                for n0, n1, n2, m in [(2, 2, 3, 3), (3, 4, 2, 5)]:
+                    params = {PARAMS}
+                    X = rng.normal(size=(n0, m))
+                    Y = {ONE_HOT}
+                    grads = bc.call(backward, 'backward', params, ref.forward(params, X), X, Y)
+                    bc.check_gradients_numerically('backward', grads,
+                        lambda p: ref.cross_entropy(ref.forward(p, X)['A2'], Y), params,
+                        tolerance=bc.SMOOTH_FD_TOLERANCE)
+                """, points=2, hidden=True),
+        ])
+    q7 = Question("q7", "predictions", r"""
+        Write `predict(params, X)`: the most probable class of every column, an integer array of shape
+        $(m,)$ (`np.argmax(..., axis=0)` of the forward pass's $A_2$). The worked example predicts
+        $(0, 2, 2)$: the second example is misclassified.
+        """, predict, [
+            Test("test_predict_documented", ("predict",), _dedent(f"""
+                P = bc.call(predict, 'predict', {lit(params)}, {lit(X)})
+                {ledger.check('P', 'predict(params, X)', 'P')}
+                """), points=1),
+            hidden_reference_test(EXERCISE, "predict", f"[({PARAMS}, rng.normal(size=(n0, m))) for n0, n1, n2, m in {SIZES}]",
+                                  points=1),
+            public_structure_test("test_predict_interface", "predict", (params, X), ref.predict(params, X),
+                                  label="predict(params, X): an integer numpy array of shape (m,)"),
+        ])
+    extra = _second_example_tests()
+    for q in (q1, q2, q3, q4, q5, q6, q7):
+        q.tests += extra.get(q.name, [])
+    return [q1, q2, q3, q4, q5, q6, q7]
+
+
+# ----------------------------------------------------------------------------- a second public example
+# The worked example alone lets classic mistakes through every public check and lose the question at
+# grading: its labels [0, 1, 2] make Y the identity, so a softmax Jacobian summed over the batch axis is
+# right, and its 3 classes equal its batch of 3, so a cross-entropy divided by the number of classes is
+# right; its scores are too small for a softmax without the max subtraction to overflow. These public tests
+# add a batch of four with labels [2, 0, 2, 1], an upstream gradient that is not -Y / A / m, and scores near
+# 1000 (tests/test_public_checks_predict.py measures it). Inputs are small literals; each test is worth 1
+# point.
+def _second_example_tests():
+    """{question: [public tests]} on a batch of four (labels [2, 0, 2, 1]) and on overflowing scores."""
+    params = ref.initial_params()
+    X = np.array([[1.0, -0.5, 2.0, 0.0], [0.5, 1.5, -1.0, -2.0]])
+    Y = ref.one_hot(np.array([2, 0, 2, 1]), 3)
+    cache = ref.forward(params, X)
+    A = cache["A2"]
+    dA = np.array([[0.5, -1.0, 0.25, 2.0], [-1.5, 0.5, 1.0, -0.5], [1.0, 2.0, -2.0, 0.75]])
+    args = (params, cache, X, Y)
+    big = np.array([[1000.0, -1000.0], [1001.0, 0.0], [998.0, 1000.0]])
+    return {
+        "q1": [public_values_test("test_softmax_overflow", "softmax", (big,), ref.softmax(big),
+                                  label="softmax(Z) of scores near 1000 (subtract each column's max first)",
+                                  variants=public_variants(EXERCISE, "softmax", (big,)) or None)],
+        "q4": [public_values_test("test_cross_entropy_batch", "cross_entropy", (A, Y), ref.cross_entropy(A, Y),
+                                  label="cross_entropy(A2, Y) on a batch of 4 with 3 classes, labels [2, 0, 2, 1]",
+                                  variants=public_variants(EXERCISE, "cross_entropy", (A, Y)) or None, batch_size=4)],
+        "q5": [public_values_test("test_softmax_backward_batch", "softmax_backward", (dA, A),
+                                  ref.softmax_backward(dA, A),
+                                  label="softmax_backward(dA, A) on a batch of 4 with any upstream dA",
+                                  variants=public_variants(EXERCISE, "softmax_backward", (dA, A)) or None)],
+        "q6": [public_values_test("test_backward_batch", "backward", args, ref.backward(*args),
+                                  label="backward(params, cache, X, Y) on a batch of 4, labels [2, 0, 2, 1]",
+                                  variants=public_variants(EXERCISE, "backward", args), batch_size=4)],
+    }
+
+
+def outro():
+    return [("md", r"""
+        ## Submit
+
+        Restart the kernel and run every cell, check that every `grader.check` passes, then run the
+        export cell below and submit the zip it makes.
+        """)]

@@ -1,0 +1,248 @@
+"""How an exercise is described: the vocabulary of ``<course>/<name>/exercise.py``.
+
+A description lists its questions (``Question``), each with its model answer (real functions, as
+a student writes them) and its tests, made with the constructors below from data: the arguments,
+the points, and values computed now from the exercise's reference (``ref``). The test logic
+itself lives in ``autograder/checks.py`` (shipped as ``backprop_checks``); a test cell is one call
+of a check with its data as literals (``lit``). ``autograder.builder.notebooks`` turns a
+description into the Otter Assign master notebook.
+
+Only numpy and the standard library: the autograder bundle ships this package, and the grader
+loads descriptions for their model answers (``autograder.checks.supplied_calls``).
+"""
+import ast
+import inspect
+import json
+import textwrap
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+
+
+# ----------------------------------------------------------------------------- literals
+
+def lit(value):
+    """Python source for ``value`` (arrays, numbers, dicts, tuples, lists), exact to the last bit."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {lit(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, tuple):
+        return "(" + "".join(lit(v) + ", " for v in value) + ")"
+    if isinstance(value, list):  # a list stays a list (the interface test tells lists from arrays)
+        return "[" + ", ".join(lit(v) for v in value) + "]"
+    array = np.asarray(value)
+    if array.dtype.kind in "iu":
+        body = repr(array.tolist())
+        return body if array.ndim == 0 else f"np.array({body})"
+    if array.dtype.kind == "b":
+        return f"np.array({array.tolist()!r})"
+    body = _floats(array.astype(float).tolist())
+    return body if array.ndim == 0 else f"np.array({body})"
+
+
+def _numeric(value):
+    try:
+        return np.asarray(value).dtype.kind in "biuf"
+    except Exception:
+        return False
+
+
+def _floats(value):
+    if isinstance(value, list):
+        return "[" + ", ".join(_floats(v) for v in value) + "]"
+    return repr(float(value))
+
+
+# ----------------------------------------------------------------------------- ledger
+
+def ledger_entries(data):
+    """Every entry of a ledger: the top-level ``entries`` and those of any section that holds its
+    own (relu_mse_training's ``our_run``: our seeded run's numbers, where the seed's are unseeded)."""
+    nested = [e for section in data.values() if isinstance(section, dict) for e in section.get("entries", [])]
+    return list(data["entries"]) + nested
+
+
+class Ledger:
+    """The exercise's documented numbers, by entry id."""
+
+    def __init__(self, exercise):
+        from solutions.exercises import folder
+        with open(folder(exercise) / "documented_numbers.json") as f:
+            self.data = json.load(f)
+        self.entries = {e["id"]: e for e in ledger_entries(self.data)}
+
+    def reproduced(self):
+        return [e for e in self.entries.values() if e["status"] == "reproduced"]
+
+    def check(self, entry_id, label, received_source, variants=None, batch_size=None):
+        """Source of one ``bc.check_documented`` call against ledger entry ``entry_id``."""
+        e = self.entries[entry_id]
+        if e["status"] != "reproduced":
+            raise ValueError(f"ledger entry {entry_id} is {e['status']!r}, not reproduced")
+        extra = ""
+        if variants:
+            extra += f", variants={lit(variants)}"
+        if batch_size:
+            extra += f", batch_size={batch_size}"
+        where = f"source={e['source']!r}" if "source" in e else f"cell={e['cell']!r}"  # source: not the seed's
+        return (f"bc.check_documented({label!r}, {received_source}, {lit(e['printed'])}, "
+                f"atol={e['atol']!r}, {where}, ledger_id={entry_id!r}{extra})")
+
+
+def public_variants(exercise, function, args):
+    """Known wrong answers on public inputs (solutions.mistakes), computed now to embed as literals."""
+    try:
+        from solutions.mistakes import wrong_answers
+    except ImportError:
+        return {}
+    import copy
+    return {code: wrong for code, wrong in
+            sorted((wrong_answers(exercise, function, copy.deepcopy(args)) or {}).items())}
+
+
+def variants_of(variants, key, expected):
+    """The part ``key`` of every wrong variant that differs there from ``expected`` (None if none)."""
+    out = {}
+    for code, wrong in variants.items():
+        try:
+            part = np.asarray(wrong[key], dtype=float)
+        except (KeyError, IndexError, TypeError, ValueError):
+            continue
+        if part.shape != np.shape(expected) or not np.allclose(part, expected, atol=1e-12, rtol=0):
+            out[code] = part
+    return out or None
+
+
+@dataclass
+class Test:
+    name: str            # the test function's name (unique within the notebook)
+    needs: tuple         # the student's functions it receives, by name
+    body: str            # the test function's body (imports of numpy as np, backprop_checks as bc are added)
+    points: float = 1
+    hidden: bool = False
+
+
+@dataclass
+class Question:
+    name: str            # q1, q2, ...
+    title: str
+    prompt: str          # markdown
+    solution: object     # the model answer: a function of the description, or a tuple of them
+    tests: list = field(default_factory=list)
+    after: str = ""      # an optional code cell after the question that tries the function out
+    all_or_nothing: bool = False  # the instructor's option; default: the points of the passing tests
+
+    @property
+    def points(self):
+        total = sum(t.points for t in self.tests)
+        return int(total) if float(total).is_integer() else total
+
+    @property
+    def functions(self):
+        """The model answer's functions (what the student writes for this question)."""
+        return tuple(self.solution) if isinstance(self.solution, (tuple, list)) else (self.solution,)
+
+    def solution_source(self):
+        """The model answer as notebook code: each function's source, its body (after the
+        docstring) between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` for Otter Assign to hide."""
+        return "\n\n\n".join(marked_solution(f) for f in self.functions)
+
+
+def marked_solution(function):
+    """``function``'s source with its body, after the docstring, marked as the solution."""
+    source = textwrap.dedent(inspect.getsource(function)).rstrip()
+    lines = source.splitlines()
+    definition = ast.parse(source).body[0]
+    first = definition.body[0]
+    has_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+        and isinstance(first.value.value, str)
+    start = first.end_lineno if has_doc else definition.body[0].lineno - 1  # 0-based index of the body
+    indent = " " * definition.body[-1].col_offset
+    return "\n".join(lines[:start] + [indent + "# BEGIN SOLUTION"] + lines[start:] + [indent + "# END SOLUTION"])
+
+
+class Reference(SimpleNamespace):
+    """An exercise's reference: its student-facing functions composed from ``solutions``' building
+    blocks, and the helpers of its worked example. ``@ref.add`` puts a function of the description
+    in it under its own name (keeping it out of the model answers' way)."""
+
+    def add(self, function):
+        setattr(self, function.__name__, function)
+        return function
+
+
+HIDDEN_SEED = 20240601  # hidden inputs are drawn from this seed; the values never reach a student
+
+
+def hidden_reference_test(exercise, function, cases, *, name=None, needs=None, batch=None, points=2,
+                          atol=None, rtol=None, setup=""):
+    """A hidden test: the student's ``function`` against ``solutions.networks.<exercise>`` on
+    ``cases`` (Python source of a list of argument tuples, using ``rng``, ``ref`` and ``bc``).
+    ``batch``: source of a lambda giving the batch size from the arguments (for diagnosis)."""
+    options = ""
+    if batch:
+        options += f", batch_size_of={batch}"
+    if atol is not None:
+        options += f", atol={atol!r}"
+    if rtol is not None:
+        options += f", rtol={rtol!r}"
+    body = f"""\
+from solutions.networks import {exercise} as ref
+rng = np.random.default_rng({HIDDEN_SEED})
+{textwrap.dedent(setup).strip()}
+cases = {cases}
+bc.check_against_reference({exercise!r}, {function!r}, {function}, ref.{function}, cases{options})
+"""
+    return Test(name or f"test_{function}_hidden", tuple(needs or (function,)), body, points=points, hidden=True)
+
+
+def public_values_test(name, function, args, expected, *, needs=None, points=1, variants=None, batch_size=None,
+                       label=None, extra=""):
+    """A public test: ``function(*args)`` against the reference's values on public inputs (literals)."""
+    arg_names = [f"arg{i}" for i in range(len(args))]
+    assign = "\n".join(f"{n} = {lit(a)}" for n, a in zip(arg_names, args))
+    label = label or f"{function}({', '.join(_arg_label(a) for a in args)})"
+    options = ""
+    if variants:
+        options += f", variants={lit(variants)}"
+    if batch_size:
+        options += f", batch_size={batch_size}"
+    body = f"""\
+{assign}
+received = bc.call({function}, {function!r}, {', '.join(arg_names)})
+bc.check_public({label!r}, received, {lit(expected)}{options})
+{textwrap.dedent(extra).strip()}
+"""
+    return Test(name, tuple(needs or (function,)), body, points=points)
+
+
+def public_structure_test(name, function, args, example, *, needs=None, points=1, label=None):
+    """A public test: what ``function(*args)`` returns has the reference's structure, shapes, dtypes."""
+    arg_names = [f"arg{i}" for i in range(len(args))]
+    assign = "\n".join(f"{n} = {lit(a)}" for n, a in zip(arg_names, args))
+    label = label or f"{function}(...)"
+    body = f"""\
+{assign}
+received = bc.call({function}, {function!r}, {', '.join(arg_names)})
+bc.check_interface({label!r}, received, {lit(example)})
+"""
+    return Test(name, tuple(needs or (function,)), body, points=points)
+
+
+def _arg_label(value):
+    if isinstance(value, dict):
+        return "params"
+    if isinstance(value, np.ndarray):
+        return "array" + str(value.shape)
+    return repr(value)
+
+
+def inputs_unchanged_test(name, function, args, arg_names, *, points=1, label=None):
+    """A public test: ``function(*args)`` leaves its arguments as they were (the question asks for
+    new arrays). It costs this test's points only; the value tests do not see in-place changes."""
+    assign = "\n".join(f"{n} = {lit(a)}" for n, a in zip(arg_names, args))
+    body = f"""\
+{assign}
+bc.check_inputs_unchanged({function}, {function!r}, {', '.join(arg_names)}, names={list(arg_names)!r})
+"""
+    return Test(name, (function,), body, points=points)

@@ -1,1 +1,0 @@
-"""The student-facing functions of each exercise as the master notebook writes them (generated)."""
