@@ -954,6 +954,36 @@ def check_gradients_numerically(function, grads, loss, params, *, tolerance=SMOO
         raise CheckFailure(short(_joined(failures)) + _own_calls_hint())
 
 
+def _description(exercise):
+    """The exercise's description (``<course>/<exercise>/exercise.py``): hidden tests only, where the
+    grader has ``solutions``."""
+    from solutions import exercises
+    return exercises.load(exercise)
+
+
+def check_described_cases(exercise, function, student, cases, *, batch_of=None, atol=ATOL, rtol=RTOL):
+    """Hidden test: the student's ``function`` against the reference's on the argument tuples the
+    description's function ``cases`` draws from the hidden seed. ``batch_of``: (argument index,
+    axis) of the batch size, for diagnosis."""
+    from solutions.describe import HIDDEN_SEED
+    description = _description(exercise)
+    drawn = getattr(description, cases)(np.random.default_rng(HIDDEN_SEED))
+    batch = (lambda *args: np.shape(args[batch_of[0]])[batch_of[1]]) if batch_of else None
+    check_against_reference(exercise, function, student, getattr(description.ref, function), drawn,
+                            atol=atol, rtol=rtol, batch_size_of=batch)
+
+
+def check_described_gradients(exercise, function, student, cases, *, tolerance=SMOOTH_FD_TOLERANCE):
+    """Hidden test: the gradients the student's ``function`` returns agree with finite differences.
+    The description's function ``cases`` draws (arguments, loss of the parameters) pairs from the
+    hidden seed; the parameters are the first argument."""
+    from solutions.describe import HIDDEN_SEED
+    drawn = getattr(_description(exercise), cases)(np.random.default_rng(HIDDEN_SEED))
+    for args, loss in drawn:
+        grads = call(student, function, *args, exercise=exercise)
+        check_gradients_numerically(function, grads, loss, args[0], tolerance=tolerance)
+
+
 # ----------------------------------------------------------------------------- one exercise's checks
 
 class Bound:
@@ -975,6 +1005,12 @@ class Bound:
 
     def check_inputs_unchanged(self, func, name, *args, names=None):
         return check_inputs_unchanged(func, name, *args, exercise=self.exercise, names=names)
+
+    def check_described_cases(self, function, student, cases, **options):
+        return check_described_cases(self.exercise, function, student, cases, **options)
+
+    def check_described_gradients(self, function, student, cases, **options):
+        return check_described_gradients(self.exercise, function, student, cases, **options)
 
 
 def for_exercise(exercise):

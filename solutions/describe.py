@@ -196,6 +196,24 @@ bc.check_against_reference({exercise!r}, {function!r}, {function}, ref.{function
     return Test(name or f"test_{function}_hidden", tuple(needs or (function,)), body, points=points, hidden=True)
 
 
+def hidden_test(function, cases, *, name=None, needs=None, batch_of=None, points=2, atol=None, rtol=None):
+    """A hidden test: the student's ``function`` against the reference's on the argument tuples that
+    ``cases(rng)``, a function of the description, draws from the hidden seed. ``batch_of``:
+    (argument index, axis) where the batch size is, for diagnosis."""
+    options = "".join(f", {k}={v!r}" for k, v in (("batch_of", batch_of), ("atol", atol), ("rtol", rtol))
+                      if v is not None)
+    body = f"bc.check_described_cases({function!r}, {function}, {cases.__name__!r}{options})\n"
+    return Test(name or f"test_{function}_hidden", tuple(needs or (function,)), body, points=points, hidden=True)
+
+
+def finite_difference_test(function, cases, *, name=None, tolerance=None, points=2):
+    """A hidden test: the gradients ``function`` returns agree with central finite differences of the
+    loss, on the (arguments, loss of the parameters) pairs ``cases(rng)`` draws."""
+    options = f", tolerance={tolerance!r}" if tolerance is not None else ""
+    body = f"bc.check_described_gradients({function!r}, {function}, {cases.__name__!r}{options})\n"
+    return Test(name or f"test_{function}_finite_differences", (function,), body, points=points, hidden=True)
+
+
 def public_values_test(name, function, args, expected, *, needs=None, points=1, variants=None, batch_size=None,
                        label=None, extra=""):
     """A public test: ``function(*args)`` against the reference's values on public inputs (literals)."""
