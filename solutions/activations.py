@@ -51,6 +51,27 @@ def silu_backward(dh, a):
     return dh * (s + a * s * (1.0 - s))
 
 
+def leaky_relu(a, alpha=0.01):
+    """a where a > 0, else alpha * a, elementwise. Shape: same as ``a``."""
+    a = np.asarray(a, dtype=float)
+    return np.where(a > 0, a, alpha * a)
+
+
+def leaky_relu_backward(dh, a, alpha=0.01):
+    """dL/da = dh where a > 0, else alpha * dh (slope alpha at the kink, as relu takes 0 there)."""
+    return dh * np.where(np.asarray(a) > 0, 1.0, alpha)
+
+
+def identity(a):
+    """a itself, as a new float array (a linear output layer). Shape: same as ``a``."""
+    return np.array(a, dtype=float)
+
+
+def identity_backward(dh, a):
+    """dL/da = dh."""
+    return dh
+
+
 # Derivatives alone (the backward with an upstream of ones), for notebooks that
 # ask for "the derivative of the activation" as its own function.
 def sigmoid_derivative(a):
@@ -67,3 +88,7 @@ def tanh_derivative(a):
 
 def silu_derivative(a):
     return silu_backward(1.0, a)
+
+
+def leaky_relu_derivative(a, alpha=0.01):
+    return leaky_relu_backward(1.0, a, alpha)
