@@ -19,10 +19,12 @@ Where the course is, first match wins:
 import importlib.util
 import os
 import sys
+import threading
 from pathlib import Path
 
 DESCRIPTION = "exercise.py"
 BUNDLED = Path(__file__).resolve().parent / "course"
+_LOADING = threading.Lock()  # the batch grader loads from several threads: one import at a time
 
 
 def course_dir():
@@ -58,18 +60,19 @@ def load(name, course=None):
     """The description module of exercise ``name``, imported once (as ``backprop_exercise_<name>``)."""
     path = folder(name, course) / DESCRIPTION
     module_name = f"backprop_exercise_{name}"
-    loaded = sys.modules.get(module_name)
-    if loaded is not None and Path(loaded.__file__) == path:
-        return loaded
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(module_name, None)
-        raise
-    return module
+    with _LOADING:  # never hand out a module whose code is still running
+        loaded = sys.modules.get(module_name)
+        if loaded is not None and Path(loaded.__file__) == path:
+            return loaded
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module  # as import does: the description's own code may look itself up
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(module_name, None)
+            raise
+        return module
 
 
 def reference(name, course=None):

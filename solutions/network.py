@@ -79,6 +79,10 @@ class Network:
         if output_gradient == "fused" and (self.layers[-1].activation, loss) != ("softmax", "cross_entropy"):
             raise ValueError("output_gradient 'fused' needs a softmax output and the cross_entropy loss")
 
+    def with_l2(self, l2):
+        """The same network with weight decay ``l2`` (a new Network)."""
+        return Network(self.layers, self.convention, self.loss_name, self.output_gradient, l2)
+
     # ---------------------------------------------------------------- names
     @property
     def param_names(self):

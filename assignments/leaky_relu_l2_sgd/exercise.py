@@ -4,8 +4,6 @@ No worked notebook: the worked example is a seeded draw, and every number comes 
 composed from solutions' building blocks. Column convention: x is (2, batch), W is
 (n_out, n_in), b is (n_out, 1).
 """
-import dataclasses
-
 import numpy as np
 
 from solutions import activations, losses, training
@@ -32,12 +30,8 @@ NET = Network(layers=(Layer("W1", "b1", "leaky_relu", pre="z1", post="a1"),
 
 # ---------------------------------------------------------------- the reference, from building blocks
 
-def _with_l2(lam):
-    return dataclasses.replace(NET, l2=lam)
-
-
 def _train(params, x, y, lr, lam, batch_size, epochs, seed):
-    return training.train(_with_l2(lam), params, x, y, training.SGD(lr), epochs, batch_size=batch_size,
+    return training.train(NET.with_l2(lam), params, x, y, training.SGD(lr), epochs, batch_size=batch_size,
                           rng=np.random.default_rng(seed))
 
 
@@ -46,7 +40,7 @@ ref = Reference(
     leaky_relu_derivative=activations.leaky_relu_derivative,
     forward=NET.forward,
     loss=lambda params, a2, y, lam: losses.cross_entropy(a2, y) + l2_penalty(params, lam, NET.weight_names),
-    backward=lambda params, cache, x, y, lam: _with_l2(lam).backward(params, cache, x, y),
+    backward=lambda params, cache, x, y, lam: NET.with_l2(lam).backward(params, cache, x, y),
     train=_train,
     network=NET,
 )
@@ -100,7 +94,7 @@ def _cases_backward(rng):
 def _cases_backward_fd(rng):
     cases = []
     for (p, x, y), lam in zip((_random_problem(rng, *s) for s in SIZES[:2]), (0.05, 0.2)):
-        cases.append(((p, NET.forward(p, x), x, y, lam), lambda q, x=x, y=y, lam=lam: _with_l2(lam).objective(q, x, y)))
+        cases.append(((p, NET.forward(p, x), x, y, lam), lambda q, x=x, y=y, lam=lam: NET.with_l2(lam).objective(q, x, y)))
     return cases
 
 
