@@ -1,14 +1,15 @@
 """Build every assignment: ``backprop-lab build [--out DIR] [--course DIR] [EXERCISE ...]``.
 
-For each exercise, Otter Assign reads the master notebook ``<course>/<exercise>/<exercise>.ipynb``
-(the course folder: the repository's ``assignments/``, its copy installed with the package, or
-``--course DIR``; see ``autograder.default_course_dir``) in a staging folder that also holds what
-ships with it:
+For each exercise, the master notebook is rendered from its description,
+``<course>/<exercise>/exercise.py`` (the course folder: the repository's ``assignments/``, its copy
+installed with the package, or ``--course DIR``; see ``autograder.default_course_dir``), and Otter
+Assign reads it in a staging folder that also holds what ships with it:
 
 - ``backprop_checks.py`` (from ``autograder/checks.py``) and ``backprop_diagnosis.py`` (from
   ``autograder/diagnosis.py``), next to the student notebook and in the autograder bundle;
 - the exercise's data files (e.g. ``parameters.npz``);
-- ``solutions/``, in the autograder bundle only (Otter's ``autograder_files``), for hidden tests.
+- ``solutions/``, in the autograder bundle only (Otter's ``autograder_files``), for hidden tests,
+  with the exercise's folder as ``solutions/course/<exercise>/`` (its description: the reference).
 
 The bundle is then made Gradescope-ready (``autograder.builder.gradescope``): its ``setup.sh``
 installs from pip and apt only and its ``run_autograder`` grades by value with this project's
@@ -35,6 +36,7 @@ import time
 from pathlib import Path
 
 from autograder import ASSIGNMENTS_DIR, REPO_ROOT, discover_exercises
+from autograder.builder.notebooks import master_path, render  # noqa: F401 (master_path: for callers)
 from autograder.builder.standalone import embed_support_files
 
 SHIPPED = {"backprop_checks.py": REPO_ROOT / "autograder" / "checks.py",
@@ -48,18 +50,18 @@ class BuildError(RuntimeError):
     """Building one exercise failed; the message names the exercise (and question, if known)."""
 
 
-def master_path(exercise, course=None):
-    return Path(course or ASSIGNMENTS_DIR) / exercise / f"{exercise}.ipynb"
-
-
 def stage(exercise, folder, course=None):
-    """Copy the master notebook and everything it ships with into ``folder``."""
+    """Write the master notebook, rendered from the exercise's description, and everything it ships
+    with into ``folder``."""
     source = Path(course or ASSIGNMENTS_DIR) / exercise
-    if not master_path(exercise, course).exists():
-        raise BuildError(f"{exercise}: no master notebook at {master_path(exercise, course)} "
-                         "(run python -m autograder.builder.notebooks)")
-    for path in source.iterdir():
-        if path.is_file() and path.name != "documented_numbers.json" and not path.name.endswith(".py"):
+    try:
+        text = render(exercise, course)
+    except Exception as error:  # the instructor's description: say where it broke
+        raise BuildError(f"{exercise}: its description {source / 'exercise.py'} does not make a notebook: "
+                         f"{type(error).__name__}: {error}") from error
+    (folder / f"{exercise}.ipynb").write_text(text)
+    for path in source.iterdir():  # data files travel with the notebook; the description does not
+        if path.is_file() and path.suffix not in (".py", ".ipynb") and path.name != "documented_numbers.json":
             shutil.copy2(path, folder / path.name)
     for name, path in SHIPPED.items():
         if not path.exists():
@@ -140,10 +142,9 @@ def build(exercises=None, out="dist", progress=True, course=None, hidden_visibil
     if not course.is_dir():
         raise BuildError(f"nothing to build: no course folder at {course}")
     known = discover_exercises(course)
-    exercises = list(exercises or [e for e in known if master_path(e, course).exists()])
+    exercises = list(exercises or known)
     if not exercises:
-        raise BuildError(f"nothing to build: no master notebook <exercise>/<exercise>.ipynb in {course} "
-                         f"(exercises: {', '.join(known)})")
+        raise BuildError(f"nothing to build: no exercise description <exercise>/exercise.py in {course}")
     unknown = [e for e in exercises if e not in known]
     if unknown:
         raise BuildError(f"unknown exercise(s) {unknown}; choose from {list(known)}")

@@ -1,7 +1,8 @@
-"""Generate the Otter Assign master notebooks from the per-exercise specs in ``autograder/builder/specs``.
+"""Make the Otter Assign master notebook of an exercise from its description, ``<course>/<exercise>/exercise.py``.
 
-The committed ``assignments/<exercise>/<exercise>.ipynb`` files are what Otter Assign reads; this
-module writes them. Public tests embed, as literals, the documented numbers of the ledger and the
+``python -m autograder build`` renders it afresh for Otter Assign; the committed
+``assignments/<exercise>/<exercise>.ipynb`` is the same text, kept for review and checked
+identical by the tests. Public tests embed, as literals, the documented numbers of the ledger and the
 reference's values (and known wrong variants) on the worked example's public inputs, all computed
 here at generation time; hidden tests call ``solutions`` when they run, inside the autograder.
 
@@ -12,6 +13,7 @@ import argparse
 import ast
 import sys
 import textwrap
+from pathlib import Path
 
 import nbformat
 
@@ -193,40 +195,40 @@ def master_notebook(spec):
     return nb
 
 
-def spec_module(exercise):
+def spec_module(exercise, course=None):
     """The exercise's description, ``<course>/<exercise>/exercise.py``."""
-    return exercises.load(exercise)
+    return exercises.load(exercise, course)
 
 
-def master_path(exercise):
-    return ASSIGNMENTS_DIR / exercise / f"{exercise}.ipynb"
+def master_path(exercise, course=None):
+    return Path(course or ASSIGNMENTS_DIR) / exercise / f"{exercise}.ipynb"
 
 
-def render(exercise):
+def render(exercise, course=None):
     """The master notebook's file contents, as text."""
-    return nbformat.writes(master_notebook(spec_module(exercise))) + "\n"
+    return nbformat.writes(master_notebook(spec_module(exercise, course))) + "\n"
 
 
-def available_exercises():
+def available_exercises(course=None):
     """Every exercise with a description (discovered, never listed)."""
-    return exercises.names()
+    return exercises.names(course)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder.builder.notebooks", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report stale master notebooks")
+    parser.add_argument("--course", help="the course folder (default: the repository's assignments/)")
     parser.add_argument("exercises", nargs="*")
     args = parser.parse_args(argv)
     stale = []
-    for exercise in args.exercises or available_exercises():
-        for text, path in ((render(exercise), master_path(exercise)),):
-            if path.exists() and path.read_text() == text:
-                continue
-            stale.append(exercise)
-            if not args.check:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text)
-                print(f"wrote {path}")
+    for exercise in args.exercises or available_exercises(args.course):
+        text, path = render(exercise, args.course), master_path(exercise, args.course)
+        if path.exists() and path.read_text() == text:
+            continue
+        stale.append(exercise)
+        if not args.check:
+            path.write_text(text)
+            print(f"wrote {path}")
     if args.check and stale:
         print("stale master notebooks (run python -m autograder.builder.notebooks): " + ", ".join(stale))
         return 1
