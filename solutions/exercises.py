@@ -16,6 +16,7 @@ Where the course is, first match wins:
     exercises.load("relu_softmax")    # the description module (model answers at top level)
     exercises.reference("relu_softmax")  # its ``ref``: reference functions and worked-example helpers
 """
+import importlib
 import importlib.util
 import os
 import sys
@@ -57,7 +58,16 @@ def folder(name, course=None):
 
 
 def load(name, course=None):
-    """The description module of exercise ``name``, imported once (as ``backprop_exercise_<name>``)."""
+    """The description module of exercise ``name``, imported once.
+
+    Without ``course``, an autograder bundle's own copy comes first: on disk beside this file
+    (``otter run``, Gradescope), or held in memory by the batch grader (importable as
+    ``solutions.course.<name>.exercise``); else the course folder (``course_dir()``)."""
+    if course is None and not BUNDLED.is_dir() and not Path(__file__).is_file():
+        try:  # the batch grader serves the bundle's files from memory
+            return importlib.import_module(f"solutions.course.{name}.exercise")
+        except ImportError:
+            pass
     path = folder(name, course) / DESCRIPTION
     module_name = f"backprop_exercise_{name}"
     with _LOADING:  # never hand out a module whose code is still running
