@@ -15,7 +15,6 @@ question at grading.
     python tests/test_public_checks_predict.py [EXERCISE ...]     # print every variant's outcome
 """
 import copy
-import importlib
 import inspect
 import sys
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ import pytest
 from autograder import EXERCISES
 from autograder.builder import build, master_path
 from autograder.grade.assignments import load_assignment
-from solutions import mistakes
+from solutions import exercises, mistakes
 
 BUILT = [e for e in EXERCISES if master_path(e).exists()]
 
@@ -179,7 +178,7 @@ def _mistake_variant(exercise, function, reference, code):
 def outcomes(exercise, exercise_dir):
     """Every (function, question, variant) of one built exercise, with what its tests say."""
     assignment = load_assignment(exercise_dir)
-    ref = importlib.import_module(f"solutions.networks.{exercise}")
+    ref = exercises.reference(exercise)
     results = []
     with assignment.helpers_installed():
         files = {f.name: f for f in assignment.fresh_tests()}  # question name -> its test file

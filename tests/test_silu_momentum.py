@@ -6,12 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from solutions import exercises
 from solutions.gradcheck import SMOOTH_TOLERANCE, numerical_gradients, rel_error
 from solutions.networks import silu_momentum as net
 
-ROOT = Path(__file__).resolve().parents[1]
-LEDGER = ROOT / "assignments" / "silu_momentum" / "documented_numbers.json"
-SEED = ROOT.parent / "shared" / "seeds" / net.SEED_FILE
+EXERCISE = exercises.load("silu_momentum")  # its constants: seed file, parameter names, hyperparameters
+PARAM_NAMES = EXERCISE.PARAM_NAMES
+LEDGER = exercises.folder("silu_momentum") / "documented_numbers.json"
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / EXERCISE.SEED_FILE
 
 
 def random_problem(rng, n_in, width, batch):
@@ -33,7 +35,7 @@ def test_backward_matches_finite_differences(n_in, width, batch):
         params, X, y = random_problem(rng, n_in, width, batch)
         grads = net.backward(params, net.forward(params, X), X, y)
         fd = numerical_gradients(loss_fn(X, y), params)
-        for name in net.PARAM_NAMES:
+        for name in PARAM_NAMES:
             assert np.shape(grads[name]) == np.shape(params[name]), name
             assert rel_error(grads[name], fd[name]) < SMOOTH_TOLERANCE, name
 
@@ -43,7 +45,7 @@ def test_backward_is_batch_mean_of_per_example_gradients():
     params, X, y = random_problem(rng, 3, 4, 5)
     batch = net.backward(params, net.forward(params, X), X, y)
     singles = [net.backward(params, net.forward(params, X[s:s + 1]), X[s:s + 1], y[s:s + 1]) for s in range(5)]
-    for name in net.PARAM_NAMES:
+    for name in PARAM_NAMES:
         np.testing.assert_allclose(batch[name], np.mean([g[name] for g in singles], axis=0), atol=1e-15)
 
 
@@ -56,7 +58,7 @@ def test_clipped_predictions_have_zero_gradient_like_the_clipped_loss():
     assert net.bce_loss(cache["p"], y) == pytest.approx(2 / 3 * -np.log(1e-15), rel=1e-3)
     grads = net.backward(params, cache, X, y)
     fd = numerical_gradients(loss_fn(X, y), params)
-    for name in net.PARAM_NAMES:
+    for name in PARAM_NAMES:
         np.testing.assert_allclose(grads[name], 0.0, atol=0)
         np.testing.assert_allclose(fd[name], 0.0, atol=1e-6)
 
@@ -125,8 +127,8 @@ def test_printed_momentum_iterations_are_reproduced(ledger):
               if re.fullmatch(r"(velocity_)?(W|b1|U|b2)_after_it[12]", e["quantity"]) and e["cell"] != "In [235]"}
     assert len({q for q in wanted}) == 16
     for k in (1, 2):
-        params, velocities, losses = net.train_momentum(net.initial_params(), X, y, net.GAMMA, net.ETA, k)
-        for name in net.PARAM_NAMES:
+        params, velocities, losses = net.train_momentum(net.initial_params(), X, y, EXERCISE.GAMMA, EXERCISE.ETA, k)
+        for name in PARAM_NAMES:
             for q, ours in ((f"{name}_after_it{k}", params[name]), (f"velocity_{name}_after_it{k}", velocities[name])):
                 e = wanted[q]
                 np.testing.assert_allclose(to_ours(e, np.shape(ours)), ours, rtol=0, atol=e["atol"], err_msg=q)
@@ -144,7 +146,7 @@ def test_update_cells_parsed_from_the_notebook_text():
     names = {"W": "W", "b(1)": "b1", "U": "U", "b(2)": "b2"}
     for index, (kind, label, array_text) in enumerate(blocks):
         k = 1 if index < 8 else 2
-        params, velocities, _ = net.train_momentum(net.initial_params(), X, y, net.GAMMA, net.ETA, k)
+        params, velocities, _ = net.train_momentum(net.initial_params(), X, y, EXERCISE.GAMMA, EXERCISE.ETA, k)
         ours = (velocities if kind == "New Velocity for" else params)[names[label]]
         rows = [[float(v) for v in row.split()] for row in re.findall(r"\[([^\[\]]+)\]", array_text)]
         printed = np.array(rows)

@@ -1,5 +1,10 @@
 """silu_momentum (seed 003): a 3-2-1 SiLU network, sigmoid out, row convention, BCE, two momentum steps.
 
+Row convention (the notebook's z = xW + b): X is (m, 3), one example per row; W (3, 2), b1 (2,),
+U (2,), b2 shape (); Z, H are (m, 2), f and p are (m,). The loss is the batch mean of the binary
+cross-entropy with p clipped to [1e-15, 1 - 1e-15]; ``backward`` returns its gradients (the mean of
+the per-example gradients). The notebook prints W, its gradients and velocities transposed, as (2, 3).
+
 The worked notebook prints its chain rule one example at a time (dL/dy, dy/df, df/dh, dh/dz, dz/dw and
 their product for every weight); every one of those numbers is checked here from the student's own
 functions: ``forward`` (nudging a weight or a bias, which is exact because z and f are affine),
@@ -10,19 +15,210 @@ import re
 
 import numpy as np
 
-from solutions.describe import Ledger, Question, Test, lit, public_variants
+from solutions import activations
+from solutions.activations import sigmoid, sigmoid_backward, silu_backward
+from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants
 from solutions.describe import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
-                                           public_values_test)
-from solutions.networks import silu_momentum as ref
+                                public_values_test)
+from solutions.gradcheck import numerical_gradients
+from solutions.layers import row_affine_backward, row_affine_forward
+from solutions.losses import binary_cross_entropy, binary_cross_entropy_backward
+from solutions.optim import momentum_step as optim_momentum_step
 
 EXERCISE = "silu_momentum"
+SEED_FILE = "003_db9d12a2e82e919a.txt"
 FILES = ()
+GAMMA = 0.9
+ETA = 0.8
+ITERATIONS = 2
+PARAM_NAMES = ("W", "b1", "U", "b2")
 
 # hidden cases: (inputs n0, hidden units n1, batch m)
 SIZES = "[(3, 2, 1), (3, 2, 3), (4, 5, 2), (2, 3, 7), (5, 4, 12)]"
 PARAMS = "bc.random_arrays(rng, {'W': (n0, n1), 'b1': (n1,), 'U': (n1,), 'b2': ()})"
 LABELS = "rng.integers(0, 2, size=m).astype(float)"
 
+
+# ---------------------------------------------------------------- the reference, from building blocks
+
+def _forward(params, X):
+    Z, _ = row_affine_forward(X, params["W"], params["b1"])
+    H = activations.silu(Z)
+    f, _ = row_affine_forward(H, params["U"], params["b2"])
+    return {"Z": Z, "H": H, "f": f, "p": sigmoid(f)}
+
+
+def _backward(params, cache, X, y):
+    dp = binary_cross_entropy_backward(cache["p"], y)  # already divided by the batch size
+    df = sigmoid_backward(dp, cache["f"])
+    dH, dU, db2 = row_affine_backward(df, (cache["H"], params["U"], params["b2"]))
+    dZ = silu_backward(dH, cache["Z"])
+    _, dW, db1 = row_affine_backward(dZ, (X, params["W"], params["b1"]))
+    return {"W": dW, "b1": db1, "U": dU, "b2": db2}
+
+
+def _train_momentum(params, X, y, gamma, eta, iterations):
+    """Full-batch momentum from zero velocities: (params, velocities, losses before each update)."""
+    velocities = {name: np.zeros_like(np.asarray(value, dtype=float)) for name, value in params.items()}
+    losses = []
+    for _ in range(iterations):
+        cache = _forward(params, X)
+        losses.append(binary_cross_entropy(cache["p"], y))
+        grads = _backward(params, cache, X, y)
+        stepped = {name: optim_momentum_step(params[name], grads[name], velocities[name], gamma, eta)
+                   for name in params}
+        params = {name: new for name, (new, _) in stepped.items()}
+        velocities = {name: v for name, (_, v) in stepped.items()}
+    return params, velocities, losses
+
+
+ref = Reference(
+    silu=activations.silu,
+    silu_derivative=activations.silu_derivative,
+    forward=_forward,
+    bce_loss=binary_cross_entropy,
+    backward=_backward,
+    momentum_step=optim_momentum_step,
+    train_momentum=_train_momentum,
+)
+
+
+# ---------------------------------------------------------------- the worked example and its ledger
+
+@ref.add
+def inputs():
+    """The worked batch: X (3, 3), rows x(1), x(2), x(3); labels y (3,)."""
+    X = np.array([[1.0, 0.0, 0.5], [0.1, 0.5, 1.0], [0.0, 1.0, 0.7]])
+    y = np.array([1.0, 0.0, 0.0])
+    return X, y
+
+
+@ref.add
+def initial_params():
+    """In [193], [199], [228]: W (3, 2) as the notebook writes it, b1, U and the scalar b2."""
+    return {
+        "W": np.array([[0.4, -0.3], [0.2, 0.2], [-0.5, 0.1]]),
+        "b1": np.array([0.0, -0.4]),
+        "U": np.array([0.3, -0.1]),
+        "b2": np.array(0.1),
+    }
+
+
+@ref.add
+def params_before_iteration(k):
+    """The parameters iteration k (1-based) starts from."""
+    X, y = inputs()
+    if k == 1:
+        return initial_params()
+    params, _, _ = ref.train_momentum(initial_params(), X, y, GAMMA, ETA, k - 1)
+    return params
+
+
+@ref.add
+def per_sample_loss(params, X, y, s):
+    """BCE of example s alone (0-based): the loss the notebook's chain-rule printouts differentiate."""
+    return ref.bce_loss(ref.forward(params, X[s:s + 1])["p"], y[s:s + 1])
+
+
+def _iteration_values(k):
+    """Forward values, per-example chain-rule factors and gradients, and mean gradients of iteration k."""
+    X, y = inputs()
+    params = params_before_iteration(k)
+    cache = ref.forward(params, X)
+    values = {f"it{k}_loss": ref.bce_loss(cache["p"], y), f"it{k}_losses": np.array(
+        [per_sample_loss(params, X, y, s) for s in range(len(y))])}
+    for s in range(len(y)):
+        n = s + 1
+        Z, p, f = cache["Z"][s], cache["p"][s], cache["f"][s]
+        values[f"it{k}_z_sample{n}"] = Z
+        values[f"it{k}_silu_sample{n}"] = cache["H"][s]
+        values[f"it{k}_f_sample{n}"] = f
+        values[f"it{k}_y_sample{n}"] = p
+        values[f"it{k}_loss_sample{n}"] = values[f"it{k}_losses"][s]
+        # the chain-rule factors, one example at a time (as the notebook prints them)
+        values[f"it{k}_dL_dy_sample{n}"] = binary_cross_entropy_backward(p, y[s])
+        values[f"it{k}_dy_df_sample{n}"] = activations.sigmoid_derivative(f)
+        for i in range(2):
+            values[f"it{k}_df_dh{i}_sample{n}"] = params["U"][i]
+            values[f"it{k}_dh{i}_dz{i}_sample{n}"] = ref.silu_derivative(Z[i])
+            for j in range(3):
+                values[f"dz{i}_dW{j}{i}_sample{n}"] = X[s, j]
+        grads = ref.backward(params, ref.forward(params, X[s:s + 1]), X[s:s + 1], y[s:s + 1])
+        for name in PARAM_NAMES:
+            values[f"it{k}_d{name}_sample{n}"] = grads[name]
+        for i in range(2):
+            values[f"it{k}_db1_{i}_sample{n}"] = grads["b1"][i]
+            for j in range(3):
+                values[f"it{k}_dW{j}{i}_sample{n}"] = grads["W"][j, i]
+    for name, grad in ref.backward(params, cache, X, y).items():
+        values[f"it{k}_d{name}"] = grad
+    return values
+
+
+@ref.add
+def documented_values():
+    """Our value of every quantity the ledger names."""
+    X, y = inputs()
+    values = {"b2_initial": initial_params()["b2"], "one_minus_y": 1.0 - y}
+    for k in range(1, ITERATIONS + 1):
+        values.update(_iteration_values(k))
+        params, velocities, _ = ref.train_momentum(initial_params(), X, y, GAMMA, ETA, k)
+        for name in PARAM_NAMES:
+            values[f"{name}_after_it{k}"] = params[name]
+            values[f"velocity_{name}_after_it{k}"] = velocities[name]
+    return values
+
+
+def _scalar_fd(function, at):
+    """Central finite difference of a scalar function of one scalar."""
+    return numerical_gradients(lambda d: function(d["x"][0]), {"x": np.array([float(at)])})["x"][0]
+
+
+@ref.add
+def finite_difference_values():
+    """Central finite differences of every derivative the ledger names.
+
+    Parameter gradients: of the per-example loss (``*_sample{n}``) or the batch-mean loss.
+    Chain-rule factors: dL/dy of the example's BCE in p, dy/df of the sigmoid, df/dh_i of
+    f = h U + b2 in h_i, dh_i/dz_i of SiLU, dz_i/dW[j, i] of z = x W + b1.
+    """
+    X, y = inputs()
+    fd = {}
+    for k in range(1, ITERATIONS + 1):
+        params = params_before_iteration(k)
+        cache = ref.forward(params, X)
+        mean = numerical_gradients(lambda q: ref.bce_loss(ref.forward(q, X)["p"], y), params)
+        for name in PARAM_NAMES:
+            fd[f"it{k}_d{name}"] = mean[name]
+        for s in range(len(y)):
+            n = s + 1
+            grads = numerical_gradients(lambda q: per_sample_loss(q, X, y, s), params)
+            for name in PARAM_NAMES:
+                fd[f"it{k}_d{name}_sample{n}"] = grads[name]
+            for i in range(2):
+                fd[f"it{k}_db1_{i}_sample{n}"] = grads["b1"][i]
+                for j in range(3):
+                    fd[f"it{k}_dW{j}{i}_sample{n}"] = grads["W"][j, i]
+            fd[f"it{k}_dL_dy_sample{n}"] = _scalar_fd(lambda p: ref.bce_loss(np.array([p]), y[s:s + 1]),
+                                                      cache["p"][s])
+            fd[f"it{k}_dy_df_sample{n}"] = _scalar_fd(lambda f: float(sigmoid(f)), cache["f"][s])
+            for i in range(2):
+                H = cache["H"][s].copy()
+
+                def f_of_h(h, H=H, i=i):
+                    H[i] = h
+                    return float(H @ params["U"] + params["b2"])
+
+                fd[f"it{k}_df_dh{i}_sample{n}"] = _scalar_fd(f_of_h, H[i])
+                fd[f"it{k}_dh{i}_dz{i}_sample{n}"] = _scalar_fd(lambda z: float(ref.silu(z)), cache["Z"][s, i])
+                for j in range(3):
+                    def z_of_w(w, j=j, i=i):
+                        W = params["W"].copy()
+                        W[j, i] = w
+                        return float((X[s] @ W + params["b1"])[i])
+
+                    fd[f"dz{i}_dW{j}{i}_sample{n}"] = _scalar_fd(z_of_w, params["W"][j, i])
+    return fd
 
 
 # ---------------------------------------------------------------- model answers (the master notebook's solutions)
@@ -221,8 +417,8 @@ def questions():
     one = [(X[s:s + 1], y[s:s + 1]) for s in range(len(y))]
     caches0 = [ref.forward(p0, xs) for xs, _ in one]
     caches1 = [ref.forward(p1, xs) for xs, _ in one]
-    params2, velocities2, losses2 = ref.train_momentum(p0, X, y, ref.GAMMA, ref.ETA, ref.ITERATIONS)
-    _, velocities1, _ = ref.train_momentum(p0, X, y, ref.GAMMA, ref.ETA, 1)
+    params2, velocities2, losses2 = ref.train_momentum(p0, X, y, GAMMA, ETA, ITERATIONS)
+    _, velocities1, _ = ref.train_momentum(p0, X, y, GAMMA, ETA, 1)
     grads1 = ref.backward(p1, c1, X, y)
     z = np.array([[-6.0, -1.5, -0.25, 0.0], [0.25, 1.0, 2.5, 8.0]])
 
@@ -396,7 +592,7 @@ def questions():
         print(grads["W"].T.round(8))
         """)
 
-    step_args = (p1["W"], grads1["W"], velocities1["W"], ref.GAMMA, ref.ETA)
+    step_args = (p1["W"], grads1["W"], velocities1["W"], GAMMA, ETA)
     q6 = Question("q6", "one momentum step", r"""
         Write `momentum_step(param, grad, velocity, gamma, eta)` for one parameter (an array of any
         shape, or a scalar): return the pair `(new_param, new_velocity)` with
@@ -407,12 +603,12 @@ def questions():
             Test("test_momentum_step_documented", ("momentum_step",), _body(
                 f"U = {lit(p0['U'])}",
                 f"dU = {lit(grads0['U'])}  # the batch-mean gradient of U, iteration 1",
-                f"step = bc.call(momentum_step, 'momentum_step', U, dU, np.zeros(2), {ref.GAMMA!r}, {ref.ETA!r})",
+                f"step = bc.call(momentum_step, 'momentum_step', U, dU, np.zeros(2), {GAMMA!r}, {ETA!r})",
                 f"bc.check_public('momentum_step(U, dU, zeros, 0.9, 0.8): the first step of U', step, "
-                f"{lit(ref.momentum_step(p0['U'], grads0['U'], np.zeros(2), ref.GAMMA, ref.ETA))}, "
-                f"variants={lit(public_variants(EXERCISE, 'momentum_step', (p0['U'], grads0['U'], np.zeros(2), ref.GAMMA, ref.ETA)))})",
+                f"{lit(ref.momentum_step(p0['U'], grads0['U'], np.zeros(2), GAMMA, ETA))}, "
+                f"variants={lit(public_variants(EXERCISE, 'momentum_step', (p0['U'], grads0['U'], np.zeros(2), GAMMA, ETA)))})",
                 "U1 = np.asarray(step[0], dtype=float)",
-                f"b2 = bc.call(momentum_step, 'momentum_step', {lit(p0['b2'])}, 0.0, 0.0, {ref.GAMMA!r}, {ref.ETA!r})[0]",
+                f"b2 = bc.call(momentum_step, 'momentum_step', {lit(p0['b2'])}, 0.0, 0.0, {GAMMA!r}, {ETA!r})[0]",
                 *_documented(ledger, "q6"))),
             public_values_test("test_momentum_step_public", "momentum_step", step_args,
                                ref.momentum_step(*step_args),
@@ -427,7 +623,7 @@ def questions():
                                   ("param", "grad", "velocity", "gamma", "eta")),
         ])
 
-    train_args = (p0, X, y, ref.GAMMA, ref.ETA, ref.ITERATIONS)
+    train_args = (p0, X, y, GAMMA, ETA, ITERATIONS)
     trained = (params2, velocities2, losses2)
     q7 = Question("q7", "the two momentum iterations", r"""
         Write `train_momentum(params, X, y, gamma, eta, iterations)`: start every velocity at zero
@@ -443,7 +639,7 @@ def questions():
                                   label="train_momentum(params, X, y, 0.9, 0.8, 2)"),
             Test("test_train_momentum_documented", ("train_momentum",), _body(
                 f"out = bc.call(train_momentum, 'train_momentum', {lit(p0)}, {lit(X)}, {lit(y)}, "
-                f"{ref.GAMMA!r}, {ref.ETA!r}, {ref.ITERATIONS})",
+                f"{GAMMA!r}, {ETA!r}, {ITERATIONS})",
                 f"bc.check_structure('train_momentum(params, X, y, 0.9, 0.8, 2)', out, {lit(trained)})",
                 "losses = [float(np.asarray(value)) for value in out[2]]",
                 ledger.check("it1_loss_in206", "train_momentum's losses[0]: the loss before iteration 1",

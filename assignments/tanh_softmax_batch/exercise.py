@@ -1,12 +1,33 @@
-"""tanh_softmax_batch (seed 004): a 2-2-3 tanh network, softmax output, a batch of 3 columns."""
+"""tanh_softmax_batch (seed 004): a 2-2-3 tanh network, softmax output, a batch of 3 columns.
+
+Column convention: X is (n_in, batch), W is (n_out, n_in), b is (n_out, 1); the loss is the
+cross-entropy averaged over the batch. The worked example is a batch of 3 with labels 0, 1, 2;
+every function works for any layer widths and batch size.
+
+The notebook's b2 is the scalar [[-0.1]] broadcast to all three output rows; ours is a (3, 1) bias
+initialised to -0.1, which gives the same forward pass. Its printed dLossdb2 (one number per class)
+is then the gradient of our (3, 1) bias, not of its scalar (that would be the sum of the three).
+
+The backward pass goes through the full softmax Jacobian, column by column:
+dZ2 = A2 * (dA2 - sum(A2 * dA2, axis=0)). The notebook writes prod2 - A2 * sumprod, where
+sumprod = A2 * sumterm already holds the A2 factor: the sum term is multiplied by A2 twice.
+"""
 import numpy as np
 
-from solutions.describe import Ledger, Question, Test, lit, public_variants, variants_of
+from solutions import activations
+from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants
 from solutions.describe import hidden_reference_test, public_structure_test, public_values_test
-from solutions.networks import tanh_softmax_batch as ref
+from solutions.gradcheck import numerical_gradient, numerical_gradients
+from solutions.layers import affine_backward, affine_forward
+from solutions.losses import cross_entropy as batch_cross_entropy
+from solutions.losses import cross_entropy_backward
+from solutions.softmax import softmax as column_softmax
+from solutions.softmax import softmax_backward as column_softmax_backward
 
 EXERCISE = "tanh_softmax_batch"
+SEED_FILE = "004_9631732c4a400696.txt"
 FILES = ()
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
 SIZES = "[(2, 2, 3, 3), (3, 5, 2, 1), (4, 3, 5, 6), (2, 6, 4, 10)]"
 PARAMS = "bc.random_arrays(rng, {'W1': (n1, n0), 'b1': (n1, 1), 'W2': (n2, n1), 'b2': (n2, 1)})"
 ONE_HOT = "np.eye(n2)[:, rng.integers(0, n2, size=m)]"
@@ -15,6 +36,168 @@ ONE_HOT = "np.eye(n2)[:, rng.integers(0, n2, size=m)]"
 def _dedent(block):
     return block.replace("\n                ", "\n")
 
+
+# ---------------------------------------------------------------- the reference, from building blocks
+
+def _one_hot(labels, n_classes):
+    labels = np.asarray(labels).astype(int).ravel()
+    Y = np.zeros((n_classes, labels.size))
+    Y[labels, np.arange(labels.size)] = 1.0
+    return Y
+
+
+def _forward(params, X):
+    Z1, _ = affine_forward(params["W1"], X, params["b1"])
+    A1 = activations.tanh(Z1)
+    Z2, _ = affine_forward(params["W2"], A1, params["b2"])
+    return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": column_softmax(Z2)}
+
+
+def _backward_steps(params, cache, X, Y):
+    """Every gradient of the backward pass: dA2, dZ2, dA1, dZ1 and dW1, db1, dW2, db2."""
+    dA2 = cross_entropy_backward(cache["A2"], Y)
+    dZ2 = column_softmax_backward(dA2, cache["A2"])
+    dA1, dW2, db2 = affine_backward(dZ2, (params["W2"], cache["A1"], params["b2"]))
+    dZ1 = activations.tanh_backward(dA1, cache["Z1"])
+    _, dW1, db1 = affine_backward(dZ1, (params["W1"], X, params["b1"]))
+    return {"dA2": dA2, "dZ2": dZ2, "dA1": dA1, "dZ1": dZ1,
+            "dW2": dW2, "db2": db2, "dW1": dW1, "db1": db1}
+
+
+def _predict(params, X):
+    return np.argmax(_forward(params, X)["A2"], axis=0)
+
+
+ref = Reference(
+    softmax=column_softmax,
+    one_hot=_one_hot,
+    forward=_forward,
+    cross_entropy=batch_cross_entropy,
+    softmax_backward=column_softmax_backward,
+    backward=lambda params, cache, X, Y: {name: _backward_steps(params, cache, X, Y)["d" + name]
+                                          for name in PARAM_NAMES},
+    backward_steps=_backward_steps,
+    predict=_predict,
+)
+
+
+# ---------------------------------------------------------------- the worked example and its ledger
+
+@ref.add
+def seed_dZ2(A2, dA2):
+    """The notebook's dLossdZ2 (cell In [7]): prod2 - A2 * sumprod, with sumprod = A2 * sumterm.
+
+    Kept to show the mistake; the correct one is ``ref.softmax_backward(dA2, A2)``.
+    """
+    prod2 = A2 * dA2
+    sumprod = A2 * np.sum(prod2, axis=0)
+    return prod2 - A2 * sumprod
+
+
+@ref.add
+def initial_params():
+    """The worked example's parameters (cell In [3]); b2 is the notebook's scalar -0.1 on every row."""
+    return {
+        "W1": np.array([[0.5, 0.5], [0.5, -0.5]]),
+        "b1": np.array([[0.5], [0.5]]),
+        "W2": np.array([[-1.0, 1.0], [1.0, -1.0], [-2.0, 1.0]]),
+        "b2": np.full((3, 1), -0.1),
+    }
+
+
+@ref.add
+def worked_x():
+    """The worked batch X: (2, 3), one example per column."""
+    return np.array([[1.0, 2.0, 4.0], [-2.0, -5.0, -8.0]])
+
+
+@ref.add
+def worked_labels():
+    """The worked labels, as the notebook stores them: (1, 3)."""
+    return np.array([[0, 1, 2]])
+
+
+@ref.add
+def worked_y():
+    """The worked labels one-hot: (3, 3)."""
+    return ref.one_hot(worked_labels(), 3)
+
+
+@ref.add
+def softmax_example_Z():
+    """The standalone softmax example of cell In [2]: 4 classes, 3 columns."""
+    return np.array([[0.1, -0.1, -0.2], [-0.2, 0.2, 0.3], [-0.3, 0.1, 0.2], [0.4, -0.3, -0.5]])
+
+
+def _Z2_given(params, X, **override):
+    """Z2 computed from X, or from one overridden intermediate (Z1 or A1) onwards."""
+    Z1 = override.get("Z1", params["W1"] @ X + params["b1"])
+    A1 = override.get("A1", np.tanh(Z1))
+    return override.get("Z2", params["W2"] @ A1 + params["b2"])
+
+
+Z1_STEP = 1e-2
+
+
+def _extrapolated_differences(f, x, h=Z1_STEP):
+    """Central differences at steps h and 2h combined by Richardson extrapolation (the five-point
+    central stencil, error O(h^4)). Needed for dL/dZ1: where tanh saturates (Z1 = 6.5 in the worked
+    example, dL/dZ1 = -3.8e-8) float64 cannot resolve tanh(Z1 +- 1e-5) finely enough for the
+    plain step to reach a relative error of 1e-6; a larger step with this correction does."""
+    return (4.0 * numerical_gradient(f, x, h) - numerical_gradient(f, x, 2.0 * h)) / 3.0
+
+
+@ref.add
+def finite_differences(params, X, Y):
+    """Central differences of the batch-mean cross-entropy for every parameter (d<name>) and every
+    intermediate dA2, dZ2, dA1, dZ1 (dZ1 extrapolated, see above), plus the elementwise tanh
+    derivative dA1_dZ1."""
+    def loss_of_Z2(Z2):
+        return ref.cross_entropy(ref.softmax(Z2), Y)
+
+    fd = {"d" + k: v for k, v in numerical_gradients(lambda p: loss_of_Z2(_Z2_given(p, X)), params).items()}
+    cache = ref.forward(params, X)
+    A2 = np.array(cache["A2"])
+    fd["dA2"] = numerical_gradient(lambda: ref.cross_entropy(A2, Y), A2)
+    for name in ("Z2", "A1"):
+        value = np.array(cache[name])
+        fd["d" + name] = numerical_gradient(lambda: loss_of_Z2(_Z2_given(params, X, **{name: value})), value)
+    Z1 = np.array(cache["Z1"])
+    fd["dZ1"] = _extrapolated_differences(lambda: loss_of_Z2(_Z2_given(params, X, Z1=Z1)), Z1)
+    # tanh acts elementwise, so d sum(tanh(Z1)) / dZ1 is its derivative
+    fd["dA1_dZ1"] = numerical_gradient(lambda: float(np.sum(np.tanh(Z1))), Z1)
+    return fd
+
+
+@ref.add
+def documented_values():
+    """Our value of every quantity in the ledger, at the worked example."""
+    params, X, Y = initial_params(), worked_x(), worked_y()
+    cache = ref.forward(params, X)
+    steps = ref.backward_steps(params, cache, X, Y)
+    A_example = ref.softmax(softmax_example_Z())
+    prod2 = cache["A2"] * steps["dA2"]
+    sumterm = np.sum(prod2, axis=0)
+    values = {
+        "example_Z": softmax_example_Z(),
+        "example_A": A_example,
+        "example_A_column_sums": np.sum(A_example, axis=0),
+        "Y": Y,
+        "A2_times_dA2": prod2,
+        "sumterm": sumterm,
+        "sumprod": cache["A2"] * sumterm,
+        "dA1_dZ1": activations.tanh_derivative(cache["Z1"]),
+        "P": ref.predict(params, X).astype(float),
+    }
+    values.update(cache)
+    values.update(steps)
+    return values
+
+
+@ref.add
+def finite_difference_values():
+    """Central differences of the exact batch-mean cross-entropy at the worked example."""
+    return finite_differences(initial_params(), worked_x(), worked_y())
 
 
 # ---------------------------------------------------------------- model answers (the master notebook's solutions)
