@@ -244,7 +244,8 @@ def export_zip(notebook: bytes) -> bytes:
 IMPORTS_THE_REFERENCE = '''
 def backward(*args, **kwargs):
     raise NotImplementedError("the reference could not be imported")
-from solutions.networks.sigmoid_mlp import backward
+from solutions.networks import sigmoid_mlp
+backward = sigmoid_mlp.backward
 '''
 
 
@@ -252,7 +253,7 @@ def reads_the_bundle(root: Path) -> str:
     """The correct backward survives only if the notebook could read or import anything of the
     bundle or of Gradescope's folder; it also leaves a daemon behind."""
     source = root / "source"
-    paths = [source / "tests" / f"{BACKWARD}.py", source / "files" / "solutions" / "networks" / f"{EXERCISE}.py",
+    paths = [source / "tests" / f"{BACKWARD}.py", source / "files" / "solutions" / "course" / EXERCISE / "exercise.py",
              source / EXERCISE / "autograder" / f"{EXERCISE}-autograder.zip", source / "gradescope.json",
              root / "submission_metadata.json"]
     folders = [source, source / "tests", root / "results", root / "submission"]
@@ -279,7 +280,7 @@ for folder in {[str(p) for p in folders]!r}:
         pass
 sys.path[:0] = [{str(source / "files")!r}, {str(source)!r}]
 try:
-    from solutions.networks.sigmoid_mlp import backward as reference
+    from solutions.networks import sigmoid_mlp as reference
     leaked.append("import")
 except Exception:
     pass

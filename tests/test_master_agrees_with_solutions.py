@@ -1,4 +1,4 @@
-"""The master notebooks cannot drift from solutions/ nor from their specs, and cover the ledgers."""
+"""The master notebooks cannot drift from solutions/ nor from their descriptions, and cover the ledgers."""
 import json
 
 import nbformat
@@ -8,7 +8,7 @@ import pytest
 from autograder import EXERCISES
 from autograder.builder import master_path
 from autograder.builder.notebooks import ledger_entries, render
-from solutions import exercises
+from solutions.exercises import load, reference
 
 MASTERS = [e for e in EXERCISES if master_path(e).exists()]
 
@@ -112,13 +112,14 @@ def _assert_close(a, b, where):
 
 
 def student_functions(exercise):
-    return [f.__name__ for q in exercises.load(exercise).questions() for f in q.functions]
+    """The functions the student writes, question by question (the description's model answers)."""
+    return [f.__name__ for q in load(exercise).questions() for f in q.functions]
 
 
 @pytest.mark.parametrize("exercise", [e for e in MASTERS if e in ("sigmoid_mlp", "relu_softmax", "tanh_softmax_batch", "relu_mse_training",
                                                             "silu_momentum")])
 def test_master_solutions_agree_with_reference_on_random_inputs(exercise):
-    ref = exercises.reference(exercise)
+    ref = reference(exercise)
     env = solution_namespace(exercise)
     functions = student_functions(exercise)
     assert functions
@@ -155,7 +156,7 @@ def test_every_reproduced_ledger_number_is_in_a_public_test(exercise):
 
 @pytest.mark.parametrize("exercise", MASTERS)
 def test_every_question_has_points_and_public_and_hidden_tests(exercise):
-    for q in exercises.load(exercise).questions():
+    for q in load(exercise).questions():
         assert q.points > 0, q.name
         assert any(not t.hidden for t in q.tests), f"{exercise} {q.name}: no public test"
         assert any(t.hidden for t in q.tests), f"{exercise} {q.name}: no hidden test"

@@ -1,8 +1,8 @@
 """Numbers stated in the notebooks' prose are the reference's (solutions/), to the digits stated.
 
-The prose is read from the specs (autograder/builder/specs/), so a wrong number fails here before
-any notebook is built: a number with "\\ldots" must be the reference's value cut after its digits,
-any other number the reference's value rounded to its digits.
+The prose is read from the descriptions (assignments/<name>/exercise.py), so a wrong number fails
+here before any notebook is built: a number with "\\ldots" must be the reference's value cut after
+its digits, any other number the reference's value rounded to its digits.
 """
 import re
 
@@ -10,17 +10,22 @@ import numpy as np
 import pytest
 
 from autograder.builder.notebooks import Ledger
-from autograder.builder.specs import relu_mse_training, relu_softmax, sigmoid_mlp
+from solutions.exercises import load
 from solutions.networks import relu_mse_training as mse_ref
 from solutions.networks import relu_softmax as softmax_ref
 from solutions.networks import sigmoid_mlp as sigmoid_ref
 
+# the descriptions: their prose, and the constants of their worked examples
+relu_mse_training, relu_softmax, sigmoid_mlp = (load(name) for name in ("relu_mse_training", "relu_softmax",
+                                                                          "sigmoid_mlp"))
+
 NUMBER = r"(-?\d+\.\d+)"
 
 
-def prose(spec):
+def prose(description):
     """Every markdown cell of the intro and every question prompt, as one text."""
-    return "\n".join([text for kind, text in spec.intro() if kind == "md"] + [q.prompt for q in spec.questions()])
+    return "\n".join([text for kind, text in description.intro() if kind == "md"]
+                     + [q.prompt for q in description.questions()])
 
 
 def stated(pattern, text):
@@ -57,7 +62,8 @@ def test_relu_softmax_states_the_exact_loss_gradient_the_worked_example_misses()
 def test_relu_mse_training_states_our_starting_and_last_loss():
     text = prose(relu_mse_training)
     X, y = mse_ref.inputs()
-    _, losses = mse_ref.train(mse_ref.initial_params(), X, y, mse_ref.LEARNING_RATE, mse_ref.EPOCHS)
+    _, losses = mse_ref.train(mse_ref.initial_params(), X, y,
+                              relu_mse_training.LEARNING_RATE, relu_mse_training.EPOCHS)
     (start,) = stated(rf"loss is \${NUMBER}\\ldots\$", text)
     assert_cut(start, losses[0])
     assert_rounded(stated(rf"loss fall from {NUMBER} to {NUMBER}\.", text), [losses[0], losses[-1]])
@@ -67,7 +73,7 @@ def test_sigmoid_mlp_states_the_loss_before_and_after_the_step_and_where_the_wei
     text = prose(sigmoid_mlp)
     params, x, y = sigmoid_ref.initial_params(), sigmoid_ref.worked_x(), sigmoid_ref.worked_y()
     cache = sigmoid_ref.forward(params, x)
-    stepped = sigmoid_ref.sgd_step(params, sigmoid_ref.backward(params, cache, x, y), sigmoid_ref.LEARNING_RATE)
+    stepped = sigmoid_ref.sgd_step(params, sigmoid_ref.backward(params, cache, x, y), sigmoid_mlp.LEARNING_RATE)
     after = sigmoid_ref.cross_entropy(sigmoid_ref.forward(stepped, x)["yhat"], y)
     assert_rounded(stated(rf"fall from {NUMBER} to {NUMBER} after a single step", text),
                    [sigmoid_ref.cross_entropy(cache["yhat"], y), after])
@@ -77,5 +83,5 @@ def test_sigmoid_mlp_states_the_loss_before_and_after_the_step_and_where_the_wei
 @pytest.mark.parametrize("entry_id", ["our_loss_epoch_0", "our_dW1_epoch_0", "our_loss_epoch_99"])
 def test_checks_on_our_seeded_run_say_where_the_numbers_come_from(entry_id):
     source = Ledger("relu_mse_training").check(entry_id, "q", "value")
-    assert f"source='computed by the reference run with np.random.default_rng({mse_ref.RNG_SEED})'" in source
+    assert f"source='computed by the reference run with np.random.default_rng({relu_mse_training.RNG_SEED})'" in source
     assert "cell=" not in source

@@ -4,9 +4,9 @@ the hidden tests of qN pass too (issue 8, point 4).
 No notebooks: each exercise is built with Otter Assign and its bundle's test files are read the way
 the grader reads them (``autograder.grade.assignments.load_assignment``). For each student-facing
 function (the names the test cases take) and each wrong variant of it, the test cases of every
-question that calls the function run against a namespace holding the reference functions
-(``solutions.networks.<exercise>``) with that one function replaced by the variant. The variants
-are the classic mistakes of ``solutions.mistakes`` (every code it knows for the arguments the tests
+question that calls the function run against a namespace holding the reference functions (``ref``
+of the exercise's description) with that one function replaced by the variant. The variants are
+the classic mistakes of ``solutions.mistakes`` (every code it knows for the arguments the tests
 pass) and a few more written below as plain functions (softmax without the max subtraction, a loss
 summed instead of averaged, ...). A *gap* is a variant that passes every public test of a question
 and fails one of its hidden tests: the student is told "All test cases passed!" and loses the
@@ -26,7 +26,8 @@ import pytest
 from autograder import EXERCISES
 from autograder.builder import build, master_path
 from autograder.grade.assignments import load_assignment
-from solutions import exercises, mistakes
+from solutions import mistakes
+from solutions.exercises import reference as exercise_reference
 
 BUILT = [e for e in EXERCISES if master_path(e).exists()]
 
@@ -178,7 +179,7 @@ def _mistake_variant(exercise, function, reference, code):
 def outcomes(exercise, exercise_dir):
     """Every (function, question, variant) of one built exercise, with what its tests say."""
     assignment = load_assignment(exercise_dir)
-    ref = exercises.reference(exercise)
+    ref = exercise_reference(exercise)
     results = []
     with assignment.helpers_installed():
         files = {f.name: f for f in assignment.fresh_tests()}  # question name -> its test file

@@ -5,10 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from solutions.exercises import load
 from solutions.gradcheck import SMOOTH_TOLERANCE, numerical_gradients, rel_error
 from solutions.networks import relu_mse_training as net
 from random_networks import column_params
 
+DESCRIPTION = load("relu_mse_training")  # its constants: learning rate, epochs, seeds
 LEDGER = Path(__file__).resolve().parents[1] / "assignments" / "relu_mse_training" / "documented_numbers.json"
 
 
@@ -36,7 +38,7 @@ def test_backward_matches_finite_differences(n_in, n_hidden, n_out, batch):
         params, X, y = random_problem(rng, n_in, n_hidden, n_out, batch)
         grads = net.backward(params, net.forward(params, X), X, y)
         fd = numerical_gradients(loss_fn(X, y), params)
-        for name in net.PARAM_NAMES:
+        for name in DESCRIPTION.PARAM_NAMES:
             assert grads[name].shape == params[name].shape, name
             assert rel_error(grads[name], fd[name]) < SMOOTH_TOLERANCE, name
 
@@ -84,22 +86,22 @@ def test_gradient_descent_step_returns_new_arrays():
 def test_train_records_loss_before_each_update_and_learns():
     X, y = net.inputs()
     start = net.initial_params()
-    params, losses = net.train(start, X, y, net.LEARNING_RATE, net.EPOCHS)
-    assert len(losses) == net.EPOCHS
+    params, losses = net.train(start, X, y, DESCRIPTION.LEARNING_RATE, DESCRIPTION.EPOCHS)
+    assert len(losses) == DESCRIPTION.EPOCHS
     assert losses[0] == net.mse_loss(net.forward(start, X)["a2"], y)
     # the same run by hand, one step at a time
     p = start
     for k in range(3):
         cache = net.forward(p, X)
         assert losses[k] == pytest.approx(net.mse_loss(cache["a2"], y), abs=1e-15)
-        p = net.gradient_descent_step(p, net.backward(p, cache, X, y), net.LEARNING_RATE)
+        p = net.gradient_descent_step(p, net.backward(p, cache, X, y), DESCRIPTION.LEARNING_RATE)
     assert losses[-1] < 0.05 * losses[0]
     assert net.mse_loss(net.forward(params, X)["a2"], y) < losses[-1]
 
 
 def test_initial_params_draw_order_and_shapes():
     p = net.initial_params()
-    rng = np.random.default_rng(net.RNG_SEED)
+    rng = np.random.default_rng(DESCRIPTION.RNG_SEED)
     for name, shape in (("W1", (4, 3)), ("b1", (4, 1)), ("W2", (1, 4)), ("b2", (1, 1))):
         np.testing.assert_array_equal(p[name], rng.normal(0, 0.5, shape))
 
@@ -111,7 +113,7 @@ def ledger():
 
 
 def test_every_printed_seed_loss_is_not_reproducible(ledger):
-    seed_text = (Path(__file__).resolve().parents[2] / "shared" / "seeds" / net.SEED_FILE)
+    seed_text = (Path(__file__).resolve().parents[2] / "shared" / "seeds" / DESCRIPTION.SEED_FILE)
     entries = ledger["entries"]
     assert len(entries) == 49
     assert all(e["status"] == "not reproducible" and e["quantity"] is None for e in entries)

@@ -103,7 +103,7 @@ for line in requires("backprop-lab") or []:
 
 # a cell that tries to read what the student's process must not see, installed from a wheel
 PRYING_CELL = """
-for path in ({solutions!r}, {course!r}):
+for path in ({reference!r}, {course!r}):
     try:
         print("READABLE" if open(path).read(20) else "EMPTY", path)
     except OSError as exc:
@@ -118,7 +118,7 @@ def test_wheel_builds_grades_and_reports_outside_the_repository(tmp_path, termin
     times["wheel"] = time.perf_counter() - start
     names = zipfile.ZipFile(wheel).namelist()
     for shipped in (f"autograder/course/{EXERCISE}/{EXERCISE}.ipynb", f"autograder/course/{EXERCISE}/parameters.npz",
-                    "autograder/checks.py", "solutions/networks/sigmoid_mlp.py"):
+                    f"autograder/course/{EXERCISE}/exercise.py", "autograder/checks.py"):
         assert shipped in names, f"the wheel lacks {shipped}"
 
     start = time.perf_counter()
@@ -153,7 +153,7 @@ def test_wheel_builds_grades_and_reports_outside_the_repository(tmp_path, termin
     shutil.copy(REPO / "examples" / EXERCISE / "correct.ipynb", work / "correct.ipynb")
     prying = nbformat.read(work / "correct.ipynb", as_version=4)
     cell = nbformat.v4.new_code_cell(PRYING_CELL.format(
-        solutions=str(site / "solutions" / "networks" / f"{EXERCISE}.py"),
+        reference=str(site / "autograder" / "course" / EXERCISE / "exercise.py"),  # ref and model answers
         course=str(site / "autograder" / "course" / EXERCISE / f"{EXERCISE}.ipynb")))
     if prying.nbformat_minor < 5:
         del cell["id"]  # cell ids came with nbformat 4.5

@@ -1,18 +1,33 @@
 """relu_mse_training (seed 002): a 3-4-1 ReLU network, sigmoid output, MSE, 100 epochs of gradient descent.
 
-The worked notebook's printed losses come from an unseeded start, so the public tests use our seeded
-run (the ledger's ``our_run``); its gradient code is not the true gradient (dW 4x too large), which the
-notebook says plainly.
+Column convention: X is (3, 4), one example per column; y is (1, 4). W1 (4, 3), b1 (4, 1),
+W2 (1, 4), b2 (1, 1). The loss is the mean of (a2 - y)^2 over all entries, and ``backward``
+returns its true gradients.
+
+The worked notebook draws its start from ``np.random.normal(0, 0.5, ...)`` without a seed, so its
+printed losses cannot be reproduced; ``initial_params`` draws the same shapes in the same order
+from a fixed generator instead, and the public tests use that run (the ledger's ``our_run``). The
+notebook's own gradient code mixes a sum and a mean (dW 4x too large), which the notebook says
+plainly; ``seed_backward`` reproduces it so the tests can show by how much it is off.
 """
 import numpy as np
 
-from solutions.describe import Ledger, Question, Test, lit, public_variants, variants_of
+from solutions import activations, optim
+from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants, variants_of
 from solutions.describe import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
-                                           public_values_test)
-from solutions.networks import relu_mse_training as ref
+                                public_values_test)
+from solutions.gradcheck import numerical_gradients
+from solutions.layers import affine_backward, affine_forward
+from solutions.losses import mean_squared_error, mean_squared_error_backward
 
 EXERCISE = "relu_mse_training"
+SEED_FILE = "002_97c90f2b6c703ab8.txt"
 FILES = ()
+RNG_SEED = 4  # ours (the notebook used none): loss falls 0.236 -> 0.0056, no z1 within 0.16 of the ReLU kink at the start
+LEARNING_RATE = 0.3
+EPOCHS = 100
+LOSS_EPOCHS_RECORDED = 100  # our run: the loss before every update
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
 # hidden cases: (inputs n0, hidden n1, outputs n2, batch m)
 SIZES = "[(3, 4, 1, 4), (3, 4, 1, 1), (5, 6, 1, 7), (2, 3, 2, 5), (4, 8, 3, 10)]"
 PARAMS = "bc.random_arrays(rng, {'W1': (n1, n0), 'b1': (n1, 1), 'W2': (n2, n1), 'b2': (n2, 1)})"
@@ -33,9 +48,115 @@ params = {"W1": rng.normal(0, 0.5, (4, 3)), "b1": rng.normal(0, 0.5, (4, 1)),
 """
 
 
+# ---------------------------------------------------------------- the reference, from building blocks
+
+def _forward(params, X):
+    """z1 = W1 X + b1, a1 = relu(z1), z2 = W2 a1 + b2, a2 = sigmoid(z2). Columns are examples."""
+    z1, _ = affine_forward(params["W1"], X, params["b1"])
+    a1 = activations.relu(z1)
+    z2, _ = affine_forward(params["W2"], a1, params["b2"])
+    a2 = activations.sigmoid(z2)
+    return {"z1": z1, "a1": a1, "z2": z2, "a2": a2}
+
+
+def _backward(params, cache, X, y):
+    """True gradients of the mean squared error; each has the shape of its parameter."""
+    da2 = mean_squared_error_backward(cache["a2"], y)  # 2 (a2 - y) / N: the mean's 1/N
+    dz2 = activations.sigmoid_backward(da2, cache["z2"])
+    da1, dW2, db2 = affine_backward(dz2, (params["W2"], cache["a1"], params["b2"]))
+    dz1 = activations.relu_backward(da1, cache["z1"])
+    _, dW1, db1 = affine_backward(dz1, (params["W1"], X, params["b1"]))
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+def _gradient_descent_step(params, grads, lr):
+    """One plain gradient-descent update of every parameter; returns new arrays."""
+    return {name: optim.sgd_step(params[name], grads[name], lr) for name in params}
+
+
+def _train(params, X, y, lr, epochs):
+    """``epochs`` full-batch updates. Returns (params, losses), each loss taken before its update."""
+    losses = []
+    for _ in range(epochs):
+        cache = _forward(params, X)
+        losses.append(mean_squared_error(cache["a2"], y))
+        params = _gradient_descent_step(params, _backward(params, cache, X, y), lr)
+    return params, losses
+
+
+ref = Reference(
+    forward=_forward,
+    mse_loss=mean_squared_error,
+    backward=_backward,
+    gradient_descent_step=_gradient_descent_step,
+    train=_train,
+)
+
+
+# ---------------------------------------------------------------- the worked example
+
+@ref.add
+def inputs():
+    """The worked data: X (3, 4) with one example per column, y (1, 4)."""
+    X = np.array([[0, 0, 1], [1, 1, 0], [1, 0, 0], [0, 1, 1]], dtype=float).T
+    y = np.array([[0, 1, 1, 0]], dtype=float)
+    return X, y
+
+
+@ref.add
+def initial_params(seed=RNG_SEED, n_in=3, n_hidden=4, n_out=1):
+    """normal(0, 0.5) in the notebook's shapes and draw order, from a seeded generator."""
+    rng = np.random.default_rng(seed)
+    W1 = rng.normal(0, 0.5, (n_hidden, n_in))
+    b1 = rng.normal(0, 0.5, (n_hidden, 1))
+    W2 = rng.normal(0, 0.5, (n_out, n_hidden))
+    b2 = rng.normal(0, 0.5, (n_out, 1))
+    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+
+
+@ref.add
+def seed_backward(params, cache, X, y):
+    """The worked notebook's own gradient code (In [24]), kept as written: da2 = 2 a2 - 2 y (no 1/N),
+    dW = dz @ a.T (a sum over the examples), db = mean(dz) (an average). Against the true gradient of
+    the mean loss this makes every dW N times too large (N = entries of a2) and every db exactly right.
+    """
+    da2 = 2 * cache["a2"] - 2 * y
+    dz2 = da2 * activations.sigmoid_backward(1.0, cache["z2"])
+    dW2 = dz2 @ cache["a1"].T
+    db2 = np.mean(dz2, axis=1, keepdims=True)
+    da1 = params["W2"].T @ dz2
+    dz1 = da1 * (cache["z1"] > 0)
+    dW1 = dz1 @ X.T
+    db1 = np.mean(dz1, axis=1, keepdims=True)
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+@ref.add
+def documented_values():
+    """Our value of every quantity the ledger names (all from our fixed-seed start)."""
+    X, y = inputs()
+    params = initial_params()
+    _, losses = ref.train(params, X, y, LEARNING_RATE, EPOCHS)
+    values = {f"our_loss_epoch_{k}": losses[k] for k in range(LOSS_EPOCHS_RECORDED)}
+    cache = ref.forward(params, X)
+    grads = ref.backward(params, cache, X, y)
+    seed_grads = seed_backward(params, cache, X, y)
+    for name in PARAM_NAMES:
+        values[f"our_d{name}_epoch_0"] = grads[name]
+        values[f"seed_code_d{name}_epoch_0"] = seed_grads[name]
+    return values
+
+
+@ref.add
+def finite_difference_values():
+    """Central finite differences of the mean loss at our fixed-seed start (epoch 0)."""
+    X, y = inputs()
+    fd = numerical_gradients(lambda p: ref.mse_loss(ref.forward(p, X)["a2"], y), initial_params())
+    return {f"our_d{name}_epoch_0": fd[name] for name in PARAM_NAMES}
+
+
 def _dedent(block):
     return block.replace("\n                ", "\n")
-
 
 
 # ---------------------------------------------------------------- model answers (the master notebook's solutions)
@@ -135,7 +256,7 @@ def questions():
     ledger = Ledger(EXERCISE)
     params = _worked_params()
     X, y = ref.inputs()
-    lr, epochs = ref.LEARNING_RATE, ref.EPOCHS
+    lr, epochs = LEARNING_RATE, EPOCHS
     cache = ref.forward(params, X)
     grads = ref.backward(params, cache, X, y)
     stepped = ref.gradient_descent_step(params, grads, lr)
@@ -181,7 +302,7 @@ def questions():
     grad_docs = "\n".join(
         ledger.check(f"our_d{name}_epoch_0", f"d(mse)/d{name} at our seeded start", f"grads[{name!r}]",
                      variants=variants_of(var, name, grads[name]), batch_size=X.shape[1])
-        for name in ref.PARAM_NAMES)
+        for name in PARAM_NAMES)
     q3 = Question("q3", "backpropagation: the true gradients of the mean loss", r"""
         Write `backward(params, cache, X, y)`, where `cache` is what your `forward` returned, and return
         `{"W1": ..., "b1": ..., "W2": ..., "b2": ...}`: the gradients of `mse_loss` (the **mean** over the
@@ -260,7 +381,7 @@ def questions():
     loss_docs = "\n".join(
         ledger.check(f"our_loss_epoch_{k}", f"losses[{k}] (the loss before update {k + 1} of our run)",
                      f"losses[{k}]")
-        for k in range(ref.LOSS_EPOCHS_RECORDED))
+        for k in range(LOSS_EPOCHS_RECORDED))
     train_label = f"train(params, X, y, {lr}, {epochs}) from our seeded start"
     q5 = Question("q5", "the training loop", rf"""
         Write `train(params, X, y, lr, epochs)`: repeat `epochs` times: run `forward`, record the loss

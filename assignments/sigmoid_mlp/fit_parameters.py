@@ -3,8 +3,8 @@ but does not include.
 
 The targets are the numbers the notebook prints, read from ``documented_numbers.json`` (the
 ledger): full-precision scalars (tolerance 1e-12) and arrays printed to 8 decimals
-(tolerance 5e-9). The reference network (``solutions.networks.sigmoid_mlp``) computes every
-one of them from a candidate set of parameters, and ``scipy.optimize.least_squares`` makes
+(tolerance 5e-9). The reference network (``ref`` of ``exercise.py`` beside this script) computes
+every one of them from a candidate set of parameters, and ``scipy.optimize.least_squares`` makes
 the differences, each divided by its tolerance, small.
 
 What the data cannot decide, fixed on purpose:
@@ -44,7 +44,7 @@ from scipy.optimize import least_squares, linprog
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # the repository root, for ``solutions``
 
-from solutions.networks import sigmoid_mlp as net  # noqa: E402
+from solutions.networks import sigmoid_mlp as net  # noqa: E402  (the description's ref)
 
 LEDGER = HERE / "documented_numbers.json"
 OUTPUT = HERE / "parameters.npz"
