@@ -39,8 +39,6 @@ def discover_exercises(course=None) -> tuple:
     return names(course or ASSIGNMENTS_DIR)
 
 
-EXERCISES = discover_exercises()
-
 
 def version() -> str:
     """The installed distribution's version (package metadata), ``0+unknown`` in a bare clone."""
@@ -51,7 +49,9 @@ def version() -> str:
         return "0+unknown"
 
 
-def __getattr__(name):  # ``autograder.__version__``, computed on first use: importing stays cheap
+def __getattr__(name):  # computed on first use: importing stays cheap (and needs no ``solutions``)
     if name == "__version__":
         return version()
+    if name == "EXERCISES":  # every exercise of the default course, discovered
+        return discover_exercises()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

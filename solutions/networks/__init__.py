@@ -8,6 +8,9 @@ puts layers together). This module only finds them (``solutions.exercises``).
 
 def __getattr__(name):
     from solutions import exercises
-    if name.startswith("_") or name not in exercises.names():
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r} (no exercise {name!r})")
-    return exercises.reference(name)
+    if not name.startswith("_"):
+        try:
+            return exercises.reference(name)
+        except LookupError:
+            pass
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r} (no exercise {name!r})")
