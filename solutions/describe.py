@@ -166,6 +166,8 @@ class Reference(SimpleNamespace):
     blocks, and the helpers of its worked example. ``@ref.add`` puts a function of the description
     in it under its own name (keeping it out of the model answers' way)."""
 
+    __hash__ = object.__hash__  # one reference per exercise: it may key a dict, as a module can
+
     def add(self, function):
         setattr(self, function.__name__, function)
         return function
