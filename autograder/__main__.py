@@ -1,4 +1,4 @@
-"""Command line: ``backprop-lab {build,grade,report,demo} ...`` (or ``python -m autograder ...``).
+"""Command line: ``backprop-lab {exercises,build,grade,report,demo} ...`` (or ``python -m autograder ...``).
 
 Settings come from the command line, then from the config file (``--config FILE``, default
 ``backprop-lab.toml`` in the current folder if there is one; see ``autograder.config``), then
@@ -123,7 +123,13 @@ def add_demo_arguments(parser):
     add_run_arguments(parser)
 
 
+def add_exercises_arguments(parser):
+    parser.add_argument("--course", type=Path, default=None, metavar="DIR",
+                        help="a course folder laid out like assignments/ (default: the repository's or the installed one)")
+
+
 COMMANDS = {
+    "exercises": ("list the exercises of the course: each folder with an exercise.py", add_exercises_arguments),
     "build": ("build student notebooks and Otter autograder bundles", add_build_arguments),
     "grade": ("grade notebooks, Otter export zips, or folders of them", add_grade_arguments),
     "report": ("class report (HTML + PNG) from a graded folder", add_report_arguments),
@@ -222,7 +228,9 @@ def main(argv=None, prog=None) -> int:
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     if args.config:
         log.debug("settings from %s", args.config)
-    if args.command == "build":
+    if args.command == "exercises":
+        from autograder.builder import list_exercises as run
+    elif args.command == "build":
         from autograder.builder import main as run
     elif args.command == "grade":
         from autograder.grade import main as run

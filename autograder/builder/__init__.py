@@ -168,3 +168,32 @@ def main(args):
     for exercise, r in results.items():
         log.info("%s: %s  %s  (%.1f s)", exercise, r["student"], r["bundle"], r["seconds"])
     return 0
+
+
+def list_exercises(args):
+    """The ``exercises`` command: one line per exercise of the course (discovered), with its
+    questions, points and the first line of its description; 1 if a description does not load."""
+    from solutions import exercises
+
+    course = getattr(args, "course", None)
+    names = discover_exercises(course)
+    if not names:
+        log.error("no exercise in %s: a course folder holds one <exercise>/exercise.py per exercise",
+                  course or ASSIGNMENTS_DIR)
+        return 1
+    failed = 0
+    for name in names:
+        try:
+            description = exercises.load(name, course)
+            questions = description.questions()
+        except Exception as error:  # the instructor's file: say which and why, go on
+            log.error("%s: its description does not load: %s: %s", name, type(error).__name__, error)
+            failed += 1
+            continue
+        points = sum(q.points for q in questions)
+        seed = getattr(description, "SEED_FILE", None)
+        summary = (description.__doc__ or "").strip().splitlines()[0] if description.__doc__ else ""
+        summary = re.sub(rf"^{name}( \(seed \d+\))?:\s*", "", summary)  # the name and seed are shown already
+        log.info("%-20s %-12s %d questions, %3g points  %s", name, f"seed {seed[:3]}" if seed else "new",
+                 len(questions), points, summary)
+    return 1 if failed else 0
