@@ -2,12 +2,19 @@
 
 Small composable pieces, each forward beside its derivative:
 
-- ``solutions.activations``: sigmoid, ReLU, tanh, SiLU and their backward passes
+- ``solutions.activations``: sigmoid, ReLU, leaky ReLU, tanh, SiLU and their backward passes
 - ``solutions.softmax``: column-wise softmax and its Jacobian-vector product
 - ``solutions.losses``: cross-entropy, binary cross-entropy (clipped), mean squared error
 - ``solutions.layers``: affine layers, column (``W @ x + b``) and row (``x @ W + b``) convention
-- ``solutions.optim``: SGD and momentum updates
+- ``solutions.regularization``: L2 weight decay, penalty beside gradient
+- ``solutions.optim``: SGD, momentum and Adam updates
 - ``solutions.gradcheck``: the one central finite-difference checker
 
-``solutions.networks`` assembles the five worked networks from these pieces.
+Put together:
+
+- ``solutions.network``: a feed-forward ``Network`` described by its layers, convention and loss
+- ``solutions.training``: optimizers with state (SGD, Momentum, Adam), mini-batches, a training loop
+- ``solutions.describe``: the vocabulary of an exercise's description
+- ``solutions.exercises``: finds the descriptions, ``<course>/<name>/exercise.py``; each one's
+  ``ref`` (also ``from solutions.networks import <name>``) is that exercise's reference
 """
