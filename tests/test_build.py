@@ -21,20 +21,17 @@ from autograder.builder import build, master_path
 BUILT = [e for e in EXERCISES if master_path(e).exists()]
 OTTER = str(Path(sys.executable).parent / "otter")
 
-# For each exercise: the question whose function we break, and how (appended to its solution cell).
-# Break a function no other question's function calls, so exactly that question loses points.
-TRANSPOSE = {
-    "sigmoid_mlp": ("backward", "W2"),
-    "relu_softmax": ("backward", "W1"),
-    "relu_mse_training": ("backward", "W1"),
-    "silu_momentum": ("backward", "W"),
-    "tanh_softmax_batch": ("backward", "W1"),
-}
-# exercises whose backward is called by a later question's function (train): break that one instead
-LEAF_BREAK = {
-    "relu_mse_training": "train",
-    "silu_momentum": "train_momentum",
-}
+def _breaks(exercise):
+    """(function, key) to break: ``backward``'s first weight gradient, or, where a later question's
+    function calls ``backward`` (a training loop), that function instead, so that exactly one
+    question loses points. Found from the description's reference and model answers."""
+    from autograder.checks import _student_functions, dependencies, reference_form
+    from solutions import exercises
+
+    form = reference_form(exercise)
+    weight = exercises.reference(exercise).network.weight_names[0]
+    callers = [f for f in _student_functions(form) if f != "backward" and "backward" in dependencies(form, f)]
+    return ("backward", weight), (callers[0] if callers else None)
 
 
 def _solution_notebook(results, exercise):
@@ -52,21 +49,21 @@ def _question_of(nb, function):
 def _mutated(results, exercise, folder, kind):
     """A copy of the solution notebook with one function broken."""
     nb = nbformat.read(_solution_notebook(results, exercise), as_version=4)
+    (backward, key), caller = _breaks(exercise)
     if kind == "transposed":
-        function, key = TRANSPOSE[exercise]
+        function = backward
         patch = (f"\n\n_{function}_right = {function}\n"
                  f"def {function}(*args):\n"
                  f"    grads = _{function}_right(*args)\n"
                  f"    return dict(grads, {key}=np.asarray(grads[{key!r}]).T)\n")
     else:
-        function = LEAF_BREAK.get(exercise, TRANSPOSE[exercise][0])
-        if function in LEAF_BREAK.values():
+        function = caller or backward
+        if caller:
             patch = (f"\n\n_{function}_right = {function}\n"
                      f"def {function}(*args):\n"
                      f"    out = _{function}_right(*args)\n"
                      f"    return tuple(out[:-1]) + (list(reversed(list(out[-1]))),)\n")
         else:
-            key = TRANSPOSE[exercise][1]
             patch = (f"\n\n_{function}_right = {function}\n"
                      f"def {function}(*args):\n"
                      f"    grads = _{function}_right(*args)\n"
@@ -102,7 +99,7 @@ def runs(dist, tmp_path_factory):
         jobs[(exercise, "solution")] = (bundle, _solution_notebook(results, exercise))
         jobs[(exercise, "student")] = (bundle, results[exercise]["student"])
         for kind in ("transposed", "one_wrong"):
-            if kind == "one_wrong" and exercise not in LEAF_BREAK:
+            if kind == "one_wrong" and _breaks(exercise)[1] is None:
                 continue  # the transposed backward is the one wrong question
             path, function = _mutated(results, exercise, work, kind)
             jobs[(exercise, kind)] = (bundle, path)
@@ -164,7 +161,7 @@ def test_untouched_student_notebook_scores_zero(runs, exercise):
 @pytest.mark.parametrize("exercise", BUILT)
 def test_one_wrong_question_loses_exactly_its_points(runs, exercise):
     done, meta, results = runs
-    kind = "one_wrong" if exercise in LEAF_BREAK else "transposed"
+    kind = "one_wrong" if _breaks(exercise)[1] else "transposed"
     wrong = _question_of_function(results, exercise, meta[(exercise, kind)])
     scores = done[(exercise, kind)]["scores"]
     for question, (score, max_score) in scores.items():
@@ -180,7 +177,7 @@ def test_transposed_gradient_is_named(runs, exercise):
     question = _question_of_function(results, exercise, meta[(exercise, "transposed")])
     output = done[(exercise, "transposed")]["outputs"][question]
     assert "transposed" in output.lower(), output
-    key = TRANSPOSE[exercise][1]
+    key = _breaks(exercise)[0][1]
     assert f"[{key!r}]" in output, output  # the message leads with the quantity
 
 
@@ -226,17 +223,18 @@ print(json.dumps(times))
         assert passed is not False and "failed" not in text.lower(), (q, text)
 
 
-@pytest.mark.skipif("relu_softmax" not in BUILT, reason="needs the relu_softmax master")
-def test_build_failure_names_the_exercise_and_question(tmp_path, monkeypatch):
+@pytest.mark.skipif("relu_softmax" not in BUILT, reason="needs the relu_softmax description")
+def test_build_failure_names_the_exercise_and_question(tmp_path):
     import shutil
 
     import autograder.builder as build_module
     src = master_path("relu_softmax").parent
-    broken = tmp_path / "assignments" / "relu_softmax"
-    shutil.copytree(src, broken)
-    nb_path = broken / "relu_softmax.ipynb"
-    nb_path.write_text(nb_path.read_text().replace("return (z > 0).astype(float)", "return (z >= 0) * 2.0"))
-    monkeypatch.setattr(build_module, "ASSIGNMENTS_DIR", tmp_path / "assignments")
+    broken = tmp_path / "course" / "relu_softmax"
+    shutil.copytree(src, broken, ignore=shutil.ignore_patterns("__pycache__"))
+    description = broken / "exercise.py"
+    text = description.read_text()
+    assert "return (z > 0).astype(float)" in text
+    description.write_text(text.replace("return (z > 0).astype(float)", "return (z >= 0) * 2.0"))
     with pytest.raises(build_module.BuildError) as info:
-        build_module.build_exercise("relu_softmax", tmp_path / "out")
+        build_module.build_exercise("relu_softmax", tmp_path / "out", course=tmp_path / "course")
     assert str(info.value).startswith("relu_softmax: question(s) q2")

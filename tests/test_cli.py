@@ -33,7 +33,7 @@ def test_every_argument_has_help(name, parser):
         if isinstance(action, argparse._SubParsersAction):
             bare = [c.dest for c in action._choices_actions if not c.help]
             assert not bare, f"{name}: subcommands without help: {bare}"
-            assert set(action.choices) == {"build", "grade", "report", "demo"}
+            assert set(action.choices) == {"exercises", "build", "grade", "report", "demo"}
 
 
 def test_every_sandbox_limit_is_an_option_with_its_own_help():
@@ -176,7 +176,7 @@ def test_run_problems_names_the_first_error_rows_and_counts_the_rest(tmp_path):
 def test_build_exits_1_when_there_is_nothing_to_build(tmp_path, capsys):
     (tmp_path / "course").mkdir()
     assert main(["build", "--course", str(tmp_path / "course"), "--out", str(tmp_path / "d")]) == EXIT_FAILED
-    assert "nothing to build: no master notebook" in capsys.readouterr().err
+    assert "nothing to build: no exercise description" in capsys.readouterr().err
     assert main(["build", "--course", str(tmp_path / "nope"), "--out", str(tmp_path / "d")]) == EXIT_FAILED
     assert "no course folder" in capsys.readouterr().err
 

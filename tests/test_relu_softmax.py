@@ -72,7 +72,7 @@ def test_backward_uses_the_given_a3_as_the_gradient_of_a_fixed_surrogate(sizes, 
     given_a3 = rng.uniform(0, 1, cache["a3"].shape)
     grads = net.backward(params, dict(cache, a3=given_a3), x, y)
     g = (given_a3 - y) / batch
-    fd = numerical_gradients(lambda p: net.surrogate_loss(net._z3_given(p, x), g), params)
+    fd = numerical_gradients(lambda p: net.surrogate_loss(net.z3_given(p, x), g), params)
     for name in PARAM_NAMES:
         assert rel_error(grads[name], fd[name]) < KINKED_TOLERANCE, name
 

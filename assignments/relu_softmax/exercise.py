@@ -96,7 +96,8 @@ def seed_cache(params, x):
     return dict(cache, a3=np.round(cache["a3"], SEED_ROUNDING))
 
 
-def _z3_given(params, x, **override):
+@ref.add
+def z3_given(params, x, **override):
     """z3 computed from x, or from one overridden intermediate (z1, a1, z2 or a2) onwards."""
     z1 = override.get("z1", params["W1"] @ x + params["b1"])
     a1 = override.get("a1", ref.relu(z1))
@@ -124,11 +125,11 @@ INTERMEDIATES = ("z1", "a1", "z2", "a2", "z3")
 @ref.add
 def finite_differences(params, x, head):
     """Central differences of head(z3) for every parameter and every intermediate (as d<name>)."""
-    fd = {"d" + k: v for k, v in numerical_gradients(lambda p: head(_z3_given(p, x)), params).items()}
+    fd = {"d" + k: v for k, v in numerical_gradients(lambda p: head(z3_given(p, x)), params).items()}
     cache = ref.forward(params, x)
     for name in INTERMEDIATES:
         value = np.array(cache[name], dtype=float)
-        fd["d" + name] = numerical_gradient(lambda: head(_z3_given(params, x, **{name: value})), value)
+        fd["d" + name] = numerical_gradient(lambda: head(z3_given(params, x, **{name: value})), value)
     return fd
 
 

@@ -36,7 +36,6 @@ import time
 from pathlib import Path
 
 from autograder import ASSIGNMENTS_DIR, REPO_ROOT, discover_exercises
-from autograder.builder.notebooks import master_path, render  # noqa: F401 (master_path: for callers)
 from autograder.builder.standalone import embed_support_files
 
 SHIPPED = {"backprop_checks.py": REPO_ROOT / "autograder" / "checks.py",
@@ -50,9 +49,16 @@ class BuildError(RuntimeError):
     """Building one exercise failed; the message names the exercise (and question, if known)."""
 
 
+def master_path(exercise, course=None):
+    """The committed master notebook, ``<course>/<exercise>/<exercise>.ipynb``."""
+    return Path(course or ASSIGNMENTS_DIR) / exercise / f"{exercise}.ipynb"
+
+
 def stage(exercise, folder, course=None):
     """Write the master notebook, rendered from the exercise's description, and everything it ships
     with into ``folder``."""
+    from autograder.builder.notebooks import render
+
     source = Path(course or ASSIGNMENTS_DIR) / exercise
     try:
         text = render(exercise, course)

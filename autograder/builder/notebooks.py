@@ -13,11 +13,10 @@ import argparse
 import ast
 import sys
 import textwrap
-from pathlib import Path
 
 import nbformat
 
-from autograder import ASSIGNMENTS_DIR
+from autograder.builder import master_path
 from solutions import exercises
 from solutions.describe import Ledger, Question, Test, ledger_entries, lit  # noqa: F401 (the builder's vocabulary)
 
@@ -198,10 +197,6 @@ def master_notebook(spec):
 def spec_module(exercise, course=None):
     """The exercise's description, ``<course>/<exercise>/exercise.py``."""
     return exercises.load(exercise, course)
-
-
-def master_path(exercise, course=None):
-    return Path(course or ASSIGNMENTS_DIR) / exercise / f"{exercise}.ipynb"
 
 
 def render(exercise, course=None):
