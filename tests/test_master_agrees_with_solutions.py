@@ -143,8 +143,9 @@ def test_master_notebook_is_what_the_spec_generates(exercise):
         f"{exercise}: run python -m autograder.builder.notebooks {exercise}"
 
 
-@pytest.mark.parametrize("exercise", MASTERS)
+@pytest.mark.parametrize("exercise", [e for e in MASTERS if (master_path(e).parent / "documented_numbers.json").exists()])
 def test_every_reproduced_ledger_number_is_in_a_public_test(exercise):
+    """Exercises from a worked notebook (those with a ledger): its reproduced numbers are checked publicly."""
     nb = nbformat.read(master_path(exercise), as_version=4)
     public = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and "BEGIN TEST CONFIG" in c.source
                        and "hidden: false" in c.source)
