@@ -6,7 +6,7 @@ import inspect
 import numpy as np
 import pytest
 
-from random_networks import one_hot
+from random_networks import one_hot, random_problem, worked_params
 from solutions import exercises
 from solutions.gradcheck import KINKED_TOLERANCE, SMOOTH_TOLERANCE, numerical_gradients, rel_error
 from solutions.network import Layer, Network
@@ -32,28 +32,6 @@ def assert_close(ours, theirs, where):
         assert a.shape == b.shape, f"{where}[{name}]"
         scale = max(1.0, float(np.max(np.abs(b), initial=0.0)))
         assert np.max(np.abs(a - b), initial=0.0) <= 1e-12 * scale, f"{where}[{name}]"
-
-
-def worked_params(ref):
-    """The worked example's parameters: from a worked notebook (initial_params) or a seeded draw."""
-    return ref.initial_params() if hasattr(ref, "initial_params") else ref.worked_example()[0]
-
-
-def random_problem(net, shapes, rng, batch):
-    """Random params at the given shapes, an input batch and targets fit for the network's loss."""
-    params = {name: rng.normal(0, 0.8, shape) for name, shape in shapes.items()}
-    first = np.shape(params[net.layers[0].weight])
-    columns = net.convention == "columns"
-    x = rng.normal(size=(first[1], batch) if columns else (batch, first[0]))
-    out = net.forward(params, x)[net.output_key].shape
-    if net.loss_name == "cross_entropy":
-        classes = out[0] if columns else out[1]
-        y = one_hot(rng, classes, batch) if columns else one_hot(rng, classes, batch).T
-    elif net.loss_name == "binary_cross_entropy":
-        y = rng.integers(0, 2, out).astype(float)
-    else:
-        y = rng.uniform(size=out)
-    return params, x, y
 
 
 # ---------------------------------------------------------------- the Network against the model answers
