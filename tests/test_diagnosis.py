@@ -799,9 +799,8 @@ def leaky_train_whole_set_mean(params, x, y, lr, lam, batch_size, epochs, seed):
     m = x.shape[1]
     history = []
     for _ in range(epochs):
-        order = rng.permutation(m)
-        for start in range(0, m, batch_size):
-            xb, yb = x[:, order[start:start + batch_size]], y[:, order[start:start + batch_size]]
+        for index in training.minibatches(m, batch_size, rng):
+            xb, yb = x[:, index], y[:, index]
             cache = description.forward(params, xb)
             history.append(description.loss(params, cache["a2"], yb, lam))
             dz2 = (cache["a2"] - yb) / m  # the whole set's m, not the batch's
