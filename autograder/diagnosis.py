@@ -98,6 +98,39 @@ MESSAGES = {
         "W_next.T @ dZ_next (column convention) or dZ_next @ W_next.T (row convention), not dZ_next."),
     "mse-factor-two": (
         "the derivative of the squared error is missing its factor 2: d/dp (p - y)^2 = 2 (p - y)."),
+    "bce-sigmoid-twice": (
+        "the sigmoid's derivative is applied twice. With a sigmoid output p and the binary "
+        "cross-entropy, dL/dz = (p - y) / m already holds sigma'(z) = p (1 - p): use it as it is, or "
+        "start from dL/dp = (-y / p + (1 - y) / (1 - p)) / m and multiply by p (1 - p) once."),
+    "leaky-relu-slope-side": (
+        "the leaky ReLU's two slopes are swapped: its derivative is 1 where z > 0 and alpha where "
+        "z <= 0, e.g. np.where(z > 0, 1.0, alpha), not the other way round."),
+    "l2-missing": (
+        "the weight decay is missing from the gradient. The loss adds lam / 2 * sum(W ** 2) for every "
+        "weight matrix, so each weight's gradient gets + lam * W on top of the data loss's gradient "
+        "(the biases get nothing)."),
+    "l2-on-biases": (
+        "the weight decay was applied to the biases too. The penalty lam / 2 * sum(W ** 2) covers "
+        "the weight matrices only: add lam * W to the weights' gradients (and the penalty to the "
+        "loss) and leave the biases as the data loss gives them."),
+    "l2-factor-two": (
+        "the weight decay is twice too large: the penalty is lam / 2 * sum(W ** 2), with the 1/2, "
+        "and its gradient is lam * W (the 1/2 cancels the square's 2), not 2 * lam * W."),
+    "minibatch-whole-set": (
+        "each mini-batch's gradient is averaged over the whole training set. One step's loss is the "
+        "mean over its batch, so divide by the batch's own size (xb's number of examples; the last "
+        "batch may be smaller), not by the number of examples m in x."),
+    "adam-no-bias-correction": (
+        "Adam's bias correction is missing. The moments start at zero and are pulled towards it: "
+        "step with m_hat = m / (1 - beta1 ** t) and v_hat = v / (1 - beta2 ** t) (and return the "
+        "uncorrected m and v as the new moments)."),
+    "adam-step-count": (
+        "Adam's step count is off by one: t is 1 at the first step (the first corrections divide by "
+        "1 - beta1 and 1 - beta2), 2 at the second, and so on. Counting from 0 corrects one step "
+        "ahead (or, starting the loop at t = 0, divides by zero)."),
+    "adam-sqrt-missing": (
+        "the Adam step divides by v_hat instead of its square root: "
+        "param - lr * m_hat / (np.sqrt(v_hat) + eps)."),
 }
 
 # What a context adds to the message: the formula of each activation the mistake touches, or what
@@ -110,6 +143,7 @@ CONTEXT_NOTES = {
     "silu": ("SiLU: SiLU'(z) = sigma(z)(1 + z(1 - sigma(z))), taken at the input z, not at the output "
              "H = SiLU(z)"),
     "relu": "ReLU: relu'(z) = 1 where z > 0, 0 elsewhere",
+    "leaky_relu": "leaky ReLU: its derivative is 1 where z > 0 and alpha (0.01) where z <= 0, z = 0 included",
     "one-hot": ("one_hot(labels, n_classes) is (n_classes, m): column i holds the 1 in row labels[i]; "
                 "np.eye(n_classes)[labels] has one row per example, its transpose"),
 }

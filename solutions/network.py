@@ -24,7 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solutions import activations, layers, losses, softmax
+from solutions import activations, layers, losses
+# not ``softmax``: no global here may share a name with a student's function. ``bc.call`` puts the
+# student's other functions into the globals of the function it calls, and a reference such as
+# NET.forward is called in a student's place by the tests that try wrong variants against the checks.
+from solutions import softmax as column_softmax
 from solutions.regularization import l2_gradient, l2_penalty
 
 CONVENTIONS = ("columns", "rows")
@@ -135,30 +139,60 @@ class Network:
     def backward_steps(self, params, cache, x, y):
         """Every gradient of the backward pass, keyed "d" + cache name and "d" + parameter name.
 
-        With "fused" the output's own gradient is skipped (the pass starts at d<last pre>).
+        With "fused" the output's own gradient is skipped (the pass starts at d<last pre>). Each
+        step is one of the block methods below, given the number of its layer (0 the first).
         """
-        last = self.layers[-1]
-        output = cache[last.post]
+        last = len(self.layers) - 1
+        output = cache[self.layers[last].post]
         steps = {}
         if self.output_gradient == "fused":
-            dpre = self._per_example(losses.softmax_cross_entropy_backward)(output, y)
+            dpre = self._fused_backward(output, y)
         else:
-            dpost = self._loss_functions()[1](output, y)
-            steps["d" + last.post] = dpost
-            dpre = self._activation_backward(last.activation, dpost, cache[last.pre], output)
-        decay = l2_gradient(params, self.l2, self.weight_names) if self.l2 else {}
-        for k in range(len(self.layers) - 1, -1, -1):
+            dpost = self._loss_backward(output, y)
+            steps["d" + self.layers[last].post] = dpost
+            dpre = self._activation_backward(last, dpost, cache[self.layers[last].pre], output)
+        decay = self._decay(params)
+        for k in range(last, -1, -1):
             layer = self.layers[k]
             steps["d" + layer.pre] = dpre
             below = self.layers[k - 1] if k else None
             h = cache[below.post] if k else x
-            dh, dW, db = self._affine_backward(dpre, params[layer.weight], h, params[layer.bias])
-            steps["d" + layer.weight] = dW + decay[layer.weight] if decay else dW
-            steps["d" + layer.bias] = db
+            dh, dW, db = self._affine_backward(k, dpre, params, h)
+            steps["d" + layer.weight] = dW + decay[layer.weight] if layer.weight in decay else dW
+            steps["d" + layer.bias] = db + decay[layer.bias] if layer.bias in decay else db
             if below is not None:
                 steps["d" + below.post] = dh
-                dpre = self._activation_backward(below.activation, dh, cache[below.pre], h)
+                dpre = self._activation_backward(k - 1, dh, cache[below.pre], h)
         return steps
+
+    # ------------------------------------------------- the blocks of the backward pass
+    # One method per block, so that a variant of the network can swap one block for a wrong one
+    # (solutions.mistakes: the classic mistakes, each a Network with one block changed).
+    def _fused_backward(self, output, y):
+        """dL/dpre of a softmax output under the cross-entropy: (output - y) / batch."""
+        return self._per_example(losses.softmax_cross_entropy_backward)(output, y)
+
+    def _loss_backward(self, output, y):
+        """dL/doutput of the data loss."""
+        return self._loss_functions()[1](output, y)
+
+    def _activation_backward(self, k, dpost, pre, post):
+        """dL/dpre of layer k's activation, from dL/dpost."""
+        name = self.layers[k].activation
+        if name == "softmax":  # the Jacobian is written in the output
+            return self._per_example(column_softmax.softmax_backward)(dpost, post)
+        return ELEMENTWISE[name][1](dpost, pre)
+
+    def _affine_backward(self, k, dout, params, h):
+        """(dh, dW, db) of layer k's affine map pre = affine(W, h, b), from dout = dL/dpre."""
+        W, b = params[self.layers[k].weight], params[self.layers[k].bias]
+        if self.convention == "columns":
+            return layers.affine_backward(dout, (W, h, b))
+        return layers.row_affine_backward(dout, (h, W, b))
+
+    def _decay(self, params):
+        """{parameter name: gradient of the l2 penalty} for the parameters the penalty covers."""
+        return l2_gradient(params, self.l2, self.weight_names) if self.l2 else {}
 
     # ---------------------------------------------------------------- parameters
     def init_params(self, rng, sizes, scale=1.0):
@@ -184,12 +218,6 @@ class Network:
             return layers.affine_forward(W, h, b)[0]
         return layers.row_affine_forward(h, W, b)[0]
 
-    def _affine_backward(self, dout, W, h, b):
-        """(dh, dW, db) for pre = affine(W, h, b)."""
-        if self.convention == "columns":
-            return layers.affine_backward(dout, (W, h, b))
-        return layers.row_affine_backward(dout, (h, W, b))
-
     def _loss_functions(self):
         """(value, backward) of the loss for this convention."""
         value, backward, per_example = LOSSES[self.loss_name]
@@ -197,13 +225,8 @@ class Network:
 
     def _activation_forward(self, name, pre):
         if name == "softmax":
-            return self._per_example(softmax.softmax)(pre)
+            return self._per_example(column_softmax.softmax)(pre)
         return ELEMENTWISE[name][0](pre)
-
-    def _activation_backward(self, name, dpost, pre, post):
-        if name == "softmax":  # the Jacobian is written in the output
-            return self._per_example(softmax.softmax_backward)(dpost, post)
-        return ELEMENTWISE[name][1](dpost, pre)
 
     def _per_example(self, function):
         """``function`` (written for examples in columns) for this convention: in rows, its array

@@ -3,8 +3,15 @@
 An optimizer is an object with ``start(params)`` (fresh state for these parameters) and
 ``update(params, grads) -> new params`` (one step; advances its state). Both build new arrays
 and never change the ones passed in; the state after training stays readable on the object
-(``Momentum.velocities``, ``Adam.m``, ``Adam.v``, ``Adam.t``).
+(``Momentum.velocities``, ``Adam.m``, ``Adam.v``, ``Adam.t``). Its ``rule`` is the function of
+``solutions.optim`` it applies to each parameter.
+
+``swapped`` lets the diagnosis (``solutions.mistakes``) run an exercise's own training function
+with one block changed: a wrong backward pass or a wrong update rule.
 """
+import threading
+from contextlib import contextmanager
+
 import numpy as np
 
 from solutions import optim
@@ -16,6 +23,7 @@ def _zeros_like(params):
 
 class SGD:
     """Plain gradient descent: p - lr * g. No state."""
+    rule = staticmethod(optim.sgd_step)
 
     def __init__(self, lr):
         self.lr = lr
@@ -24,11 +32,12 @@ class SGD:
         pass
 
     def update(self, params, grads):
-        return {name: optim.sgd_step(params[name], grads[name], self.lr) for name in params}
+        return {name: self.rule(params[name], grads[name], self.lr) for name in params}
 
 
 class Momentum:
     """As the worked example writes it: v = gamma v - eta g; p = p + v. Velocities start at zero."""
+    rule = staticmethod(optim.momentum_step)
 
     def __init__(self, gamma, eta):
         self.gamma, self.eta = gamma, eta
@@ -38,14 +47,15 @@ class Momentum:
         self.velocities = _zeros_like(params)
 
     def update(self, params, grads):
-        stepped = {name: optim.momentum_step(params[name], grads[name], self.velocities[name],
-                                             self.gamma, self.eta) for name in params}
+        stepped = {name: self.rule(params[name], grads[name], self.velocities[name], self.gamma, self.eta)
+                   for name in params}
         self.velocities = {name: v for name, (_, v) in stepped.items()}
         return {name: p for name, (p, _) in stepped.items()}
 
 
 class Adam:
     """Adam with bias correction (``optim.adam_step``); moments start at zero, the step count at 0."""
+    rule = staticmethod(optim.adam_step)
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
@@ -57,8 +67,8 @@ class Adam:
 
     def update(self, params, grads):
         self.t += 1
-        stepped = {name: optim.adam_step(params[name], grads[name], self.m[name], self.v[name], self.t,
-                                         self.lr, self.beta1, self.beta2, self.eps) for name in params}
+        stepped = {name: self.rule(params[name], grads[name], self.m[name], self.v[name], self.t,
+                                   self.lr, self.beta1, self.beta2, self.eps) for name in params}
         self.m = {name: m for name, (_, m, _) in stepped.items()}
         self.v = {name: v for name, (_, _, v) in stepped.items()}
         return {name: p for name, (p, _, _) in stepped.items()}
@@ -87,6 +97,9 @@ def train(net, params, x, y, step, epochs, batch_size=None, rng=None):
     params = {name: np.array(value, dtype=float) for name, value in params.items()}
     step.start(params)
     n_examples = np.shape(x)[-1 if net.convention == "columns" else 0]
+    swap = getattr(_swaps, "current", None)
+    if swap is not None:  # the diagnosis: this run makes one classic mistake
+        net = swap.enter(net, step, batch_size, n_examples)
     losses = []
     for _ in range(epochs):
         batches = [None] if batch_size is None else minibatches(n_examples, batch_size, rng)
@@ -96,3 +109,34 @@ def train(net, params, x, y, step, epochs, batch_size=None, rng=None):
             losses.append(net.objective(params, xb, yb, cache))
             params = step.update(params, net.backward(params, cache, xb, yb))
     return params, losses
+
+
+# ---------------------------------------------------------------- one block swapped, for the diagnosis
+_swaps = threading.local()  # the batch grader computes variants in several threads at once
+
+
+class Swap:
+    """What ``train`` runs instead, inside ``swapped``: ``network(net, step, n_examples)`` in place
+    of its network (None: the same), and ``rule`` in place of its optimizer's per-parameter rule
+    (None: the same). ``runs`` records each train call: (net, step, batch_size, n_examples)."""
+
+    def __init__(self, network=None, rule=None):
+        self.network, self.rule, self.runs = network, rule, []
+
+    def enter(self, net, step, batch_size, n_examples):
+        self.runs.append((net, step, batch_size, n_examples))
+        if self.rule is not None:
+            step.rule = self.rule  # this run's optimizer object only: the class keeps its rule
+        return net if self.network is None else self.network(net, step, n_examples)
+
+
+@contextmanager
+def swapped(network=None, rule=None):
+    """In this block, in this thread, ``train`` runs with a block swapped (see ``Swap``); with
+    neither given it only records its calls. Yields the ``Swap``."""
+    outer = getattr(_swaps, "current", None)
+    _swaps.current = Swap(network, rule)
+    try:
+        yield _swaps.current
+    finally:
+        _swaps.current = outer

@@ -6,22 +6,24 @@ on random inputs, compared quantity by quantity with the reference, and must rec
 on the quantities it changes and no other code anywhere. A correct answer and unrelated wrong
 answers receive none. The same lines must come out of the checks helpers the tests call.
 """
+import inspect
+
 import numpy as np
 import pytest
 
 from autograder.diagnosis import CODE_PATTERN, code_of, describe, name_mistake, variants_for
+from solutions import optim, training
+from solutions.describe import Reference
+from solutions.exercises import load, names, reference
 from solutions.mistakes import wrong_answers
-from solutions.networks import relu_mse_training, relu_softmax, sigmoid_mlp, silu_momentum, tanh_softmax_batch
+from solutions.network import Layer, Network
 import random_networks
-from random_networks import one_hot
+from random_networks import one_hot, random_problem, worked_params
 
-NETWORKS = {
-    "sigmoid_mlp": sigmoid_mlp,
-    "relu_softmax": relu_softmax,
-    "relu_mse_training": relu_mse_training,
-    "silu_momentum": silu_momentum,
-    "tanh_softmax_batch": tanh_softmax_batch,
-}
+# the worked exercises whose students' slips are written out below (each fixture names its own)
+sigmoid_mlp, relu_softmax, relu_mse_training, silu_momentum, tanh_softmax_batch = (
+    reference(name) for name in ("sigmoid_mlp", "relu_softmax", "relu_mse_training", "silu_momentum",
+                                 "tanh_softmax_batch"))
 
 
 def sigmoid(a):
@@ -84,12 +86,13 @@ def pick(value, path):
     return value
 
 
-def diagnoses(exercise, function, student, args, batch_size=None):
-    """{path: code} for every quantity of the student's output that gets a diagnosis."""
-    reference = getattr(NETWORKS[exercise], function)
-    expected = reference(*args)
+def diagnoses(exercise, function, student, args, batch_size=None, ref=None):
+    """{path: code} for every quantity of the student's output that gets a diagnosis. ``ref``: a
+    reference of no exercise on disk (else the exercise's own)."""
+    ref = ref or reference(exercise)
+    expected = getattr(ref, function)(*args)
     received = student(*args)
-    wrong = wrong_answers(exercise, function, args)
+    wrong = wrong_answers(exercise, function, args, ref=ref)
     found = {}
     for path, exp in leaves(expected):
         variants = {}
@@ -200,10 +203,13 @@ def tanh_backward(params, cache, X, Y, *, no_mean=False, bias_axis=1, softmax="r
             "W2": dZ2 @ A1.T, "b2": np.sum(dZ2, axis=bias_axis, keepdims=True)}
 
 
-def silu_backward(params, cache, X, y, *, divide_twice=False, sigmoid_derivative=False, at_output=False):
+def silu_backward(params, cache, X, y, *, divide_twice=False, sigmoid_derivative=False, at_output=False,
+                  sigmoid_twice=False):
     m = X.shape[0]
     p = cache["p"]
     df = (p - y) / m  # BCE through the sigmoid, batch mean
+    if sigmoid_twice:
+        df = df * p * (1 - p)  # the sigmoid's derivative once more
     dU, db2 = cache["H"].T @ df, np.sum(df)
     dH = np.outer(df, params["U"])
     Z = cache["H"] if at_output else cache["Z"]  # SiLU'(H) instead of SiLU'(Z)
@@ -260,6 +266,8 @@ MISTAKES = [
      lambda *a: sigmoid_mlp_backward(*a, no_W=True), sigmoid_mlp_case, 4),
     ("mse-factor-two", "relu_mse_training", "backward",
      lambda *a: relu_mse_backward(*a, no_two=True), relu_mse_case, 4),
+    ("bce-sigmoid-twice", "silu_momentum", "backward",
+     lambda *a: silu_backward(*a, sigmoid_twice=True), silu_case, 5),
 ]
 
 
@@ -472,9 +480,8 @@ checks = pytest.importorskip("autograder.checks", reason="autograder/checks.py (
 
 
 def failure_message(exercise, function, student, args, batch):
-    reference = getattr(NETWORKS[exercise], function)
     with pytest.raises(checks.CheckFailure) as failure:
-        checks.check_against_reference(exercise, function, student, reference, [args],
+        checks.check_against_reference(exercise, function, student, getattr(reference(exercise), function), [args],
                                        batch_size_of=lambda *a: batch)
     return str(failure.value)
 
@@ -667,18 +674,245 @@ def test_bias_wrong_axis_from_the_shape_and_the_total():
     assert name_mistake(np.zeros((1, 5)), softmax_head) is None
 
 
+def every_key():
+    """Every key solutions.mistakes makes: each exercise's backward, train and derivative variants,
+    and those of networks no exercise has yet (each activation with each output head, with l2),
+    every rule's, the softmax Jacobian's, the losses', one_hot's."""
+    from solutions import mistakes
+    rng = np.random.default_rng(17)
+    keys = set()
+    for exercise in names():
+        keys |= set(wrong_answers(exercise, "backward", random_case(exercise, rng)))
+    for hidden in mistakes.OTHER_ACTIVATIONS:
+        for output, loss, head in [("softmax", "cross_entropy", "fused"), ("softmax", "cross_entropy", "chain"),
+                                   ("sigmoid", "binary_cross_entropy", "chain"), ("sigmoid", "mse", "chain"),
+                                   ("identity", "mse", "chain")]:
+            net = Network((Layer("W1", "b1", hidden, "z1", "a1"), Layer("W2", "b2", hidden, "z2", "a2"),
+                           Layer("W3", "b3", output, "z3", "a3")), loss=loss, output_gradient=head, l2=0.1)
+            keys |= set(mistakes.backward_mistakes(net, 3))
+        keys |= set(wrong_answers(None, "derivative", (rng.normal(size=3),),
+                                  ref=Reference(derivative=mistakes.DERIVATIVES[hidden])))
+    keys |= {key for rule in mistakes.RULE_MISTAKES.values() for key in rule}
+    keys |= set(mistakes.SOFTMAX_MISTAKES) | {"minibatch-whole-set", "updated-weights", "sign-flipped"}
+    keys |= set(mistakes.cross_entropy_mistakes(np.full((3, 2), 1 / 3), np.eye(3)[:, :2]))
+    keys |= set(wrong_answers("tanh_softmax_batch", "one_hot", (np.array([0, 2, 1]), 3)))
+    keys |= set(wrong_answers("leaky_relu_l2_sgd", "loss", (worked_params(reference("leaky_relu_l2_sgd")),
+                                                            np.full((3, 2), 1 / 3), np.eye(3)[:, :2], 0.1)))
+    return keys
+
+
 def test_context_notes_are_keyed_like_the_variants():
     """Every context a wrong variant names has its note; every code has its message."""
     from autograder.diagnosis import CONTEXT_NOTES, MESSAGES, _parse_key
-    rng = np.random.default_rng(17)
-    keys = set()
-    for exercise, case in [("sigmoid_mlp", sigmoid_mlp_case), ("relu_softmax", relu_softmax_case),
-                           ("relu_mse_training", relu_mse_case), ("tanh_softmax_batch", tanh_case),
-                           ("silu_momentum", silu_case)]:
-        keys |= set(wrong_answers(exercise, "backward", case(rng)))
-    keys |= set(wrong_answers("tanh_softmax_batch", "one_hot", (np.array([0, 2, 1]), 3)))
-    keys |= set(wrong_answers("silu_momentum", "silu_derivative", (rng.normal(size=3),)))
+    keys = every_key()
+    assert {"l2-missing", "adam-no-bias-correction", "leaky-relu-slope-side@leaky_relu", "minibatch-whole-set",
+            "bce-sigmoid-twice"} <= keys
     for key in keys:
         code, context, _ = _parse_key(key)
         assert code in MESSAGES, key
         assert context <= set(CONTEXT_NOTES), key
+
+
+# ------------------------------------------------------------------ every exercise, from its network
+def random_case(exercise, rng, batch=4, lam=0.1):
+    """Arguments of the exercise's backward on a random problem at its worked example's shapes
+    (with ``lam`` where its backward takes a weight decay)."""
+    description = load(exercise)
+    net = description.ref.network
+    shapes = {name: np.shape(value) for name, value in worked_params(description.ref).items()}
+    params, x, y = random_problem(net, shapes, rng, batch)
+    extra = list(inspect.signature(description.backward).parameters)[4:]
+    return (params, net.forward(params, x), x, y, *([lam] if extra == ["lam"] else []))
+
+
+@pytest.mark.parametrize("exercise", names())
+def test_model_answers_get_no_diagnosis(exercise):
+    """The description's own backward, written as a student writes it, is named nothing."""
+    for seed in range(3):
+        args = random_case(exercise, np.random.default_rng(seed))
+        assert diagnoses(exercise, "backward", load(exercise).backward, args, batch_size=4) == {}
+
+
+@pytest.mark.parametrize("exercise", names())
+def test_the_classic_backward_mistakes_come_from_the_network(exercise):
+    """Every exercise gets the mistakes its network allows, with no table: what each layer's
+    activation, the head, the loss and the weight decay make possible."""
+    args = random_case(exercise, np.random.default_rng(18))
+    codes = {key.split(":")[0].split("@")[0] for key in wrong_answers(exercise, "backward", args)}
+    assert {"bias-not-summed", "bias-wrong-axis", "summed-not-averaged", "averaged-not-summed",
+            "wrong-activation-derivative"} <= codes  # missing-weight-factor: where the shapes broadcast
+    net = reference(exercise).network
+    activations = {layer.activation for layer in net.layers}
+    assert ("leaky-relu-slope-side" in codes) == ("leaky_relu" in activations)
+    assert ("mse-factor-two" in codes) == (net.loss_name == "mse")
+    assert ({"l2-missing", "l2-on-biases", "l2-factor-two"} <= codes) == (len(args) == 5)
+    if net.output_gradient == "chain" and net.layers[-1].activation == "softmax":
+        assert {"softmax-jacobian-twice", "softmax-jacobian-wrong"} <= codes
+
+
+# ------------------------------------------------------------------ the new building blocks' mistakes
+def leaky_backward(params, cache, x, y, lam, *, l2="right", slope="right"):
+    """A student's leaky_relu_l2_sgd backward, with switches for the slips students make."""
+    m = x.shape[1]
+    decay = {"right": lam, "missing": 0.0, "twice": 2 * lam, "biases": lam}[l2]
+    on_bias = lam if l2 == "biases" else 0.0
+    dz2 = (cache["a2"] - y) / m
+    dW2 = dz2 @ cache["a1"].T + decay * params["W2"]
+    db2 = np.sum(dz2, axis=1, keepdims=True) + on_bias * params["b2"]
+    z1 = cache["z1"]
+    derivative = {"right": np.where(z1 > 0, 1.0, 0.01), "relu": (z1 > 0).astype(float),
+                  "swapped": np.where(z1 > 0, 0.01, 1.0)}[slope]
+    dz1 = (params["W2"].T @ dz2) * derivative
+    dW1 = dz1 @ x.T + decay * params["W1"]
+    db1 = np.sum(dz1, axis=1, keepdims=True) + on_bias * params["b1"]
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+LEAKY_MISTAKES = [
+    ("l2-missing", dict(l2="missing"), "lam * W"),
+    ("l2-on-biases", dict(l2="biases"), "the weight matrices only"),
+    ("l2-factor-two", dict(l2="twice"), "not 2 * lam * W"),
+    ("wrong-activation-derivative", dict(slope="relu"), "alpha (0.01) where z <= 0"),
+    ("leaky-relu-slope-side", dict(slope="swapped"), "np.where(z > 0, 1.0, alpha)"),
+]
+
+
+@pytest.mark.parametrize("code, switches, words", LEAKY_MISTAKES, ids=[m[0] for m in LEAKY_MISTAKES])
+def test_leaky_relu_and_weight_decay_mistakes_are_named(code, switches, words):
+    """leaky_relu_l2_sgd: a backward without the L2 term, with it on the biases or doubled, with
+    ReLU's derivative or the slopes swapped, each gets its own diagnosis, on the hidden tests'
+    path as on the public one."""
+    for seed in range(3):
+        args = random_case("leaky_relu_l2_sgd", np.random.default_rng(seed), batch=5)
+        student = (lambda *a: leaky_backward(*a, **switches))
+        assert_diagnosed(diagnoses("leaky_relu_l2_sgd", "backward", student, args, batch_size=5), code)
+    message = failure_message("leaky_relu_l2_sgd", "backward", student, args, 5)
+    assert codes_in(message) == {code}, message
+    assert words in message, message
+
+
+def leaky_train_whole_set_mean(params, x, y, lr, lam, batch_size, epochs, seed):
+    """A student's mini-batch SGD whose gradient divides each batch's sum by all m examples."""
+    description = load("leaky_relu_l2_sgd")
+    rng = np.random.default_rng(seed)
+    params = {name: np.array(value, dtype=float) for name, value in params.items()}
+    m = x.shape[1]
+    history = []
+    for _ in range(epochs):
+        for index in training.minibatches(m, batch_size, rng):
+            xb, yb = x[:, index], y[:, index]
+            cache = description.forward(params, xb)
+            history.append(description.loss(params, cache["a2"], yb, lam))
+            dz2 = (cache["a2"] - yb) / m  # the whole set's m, not the batch's
+            dz1 = (params["W2"].T @ dz2) * np.where(cache["z1"] > 0, 1.0, 0.01)
+            grads = {"W2": dz2 @ cache["a1"].T + lam * params["W2"], "b2": np.sum(dz2, axis=1, keepdims=True),
+                     "W1": dz1 @ xb.T + lam * params["W1"], "b1": np.sum(dz1, axis=1, keepdims=True)}
+            params = {name: params[name] - lr * grads[name] for name in params}
+    return params, history
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_minibatch_averaged_over_the_whole_set_is_named(seed):
+    params, _, x, y, lam = random_case("leaky_relu_l2_sgd", np.random.default_rng(seed), batch=10)
+    args = (params, x, y, 0.3, lam, 4, 2, seed)
+    found = diagnoses("leaky_relu_l2_sgd", "train", leaky_train_whole_set_mean, args)
+    assert_diagnosed(found, "minibatch-whole-set")
+    assert (0, "W1") in found and (1,) in found
+    message = failure_message("leaky_relu_l2_sgd", "train", leaky_train_whole_set_mean, args, None)
+    assert codes_in(message) == {"minibatch-whole-set"}, message
+
+
+# Adam, as students get it wrong (independent of solutions.mistakes)
+def adam_without_bias_correction(param, grad, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad ** 2
+    return param - lr * m / (np.sqrt(v) + eps), m, v
+
+
+def adam_counting_from_zero(param, grad, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad ** 2
+    m_hat, v_hat = m / (1 - beta1 ** (t + 1)), v / (1 - beta2 ** (t + 1))  # "t is 0-based"
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def adam_without_sqrt(param, grad, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad ** 2
+    return param - lr * (m / (1 - beta1 ** t)) / (v / (1 - beta2 ** t) + eps), m, v
+
+
+ADAM_SLIPS = [("adam-no-bias-correction", adam_without_bias_correction),
+              ("adam-step-count", adam_counting_from_zero), ("adam-sqrt-missing", adam_without_sqrt)]
+
+# A small exercise trained by Adam, described here (no file): the mistakes need no exercise on disk.
+ADAM_NET = Network((Layer("W1", "b1", "tanh", "z1", "a1"), Layer("W2", "b2", "sigmoid", "z2", "a2")),
+                   convention="columns", loss="binary_cross_entropy", output_gradient="chain")
+ADAM_REF = Reference(forward=ADAM_NET.forward, backward=ADAM_NET.backward, adam_step=optim.adam_step,
+                     train=lambda params, x, y, lr, steps: training.train(ADAM_NET, params, x, y,
+                                                                           training.Adam(lr), steps),
+                     network=ADAM_NET)
+
+
+def adam_users():
+    """(exercise, reference) of every exercise whose reference has an Adam step, and ADAM_REF."""
+    found = [(name, reference(name)) for name in names()
+             if any(value is optim.adam_step for value in vars(reference(name)).values())]
+    return [("adam, described in this test", ADAM_REF)] + found
+
+
+def adam_train_args(ref, rng):
+    """Arguments of ref.train by their names: a random problem, lr, a few steps, and the like."""
+    shapes = {name: np.shape(value) for name, value in ADAM_NET.init_params(rng, (3, 4, 1)).items()} \
+        if ref is ADAM_REF else {name: np.shape(value) for name, value in worked_params(ref).items()}
+    params, x, y = random_problem(ref.network, shapes, rng, 6)
+    given = {"params": params, "x": x, "X": x, "y": y, "Y": y, "lr": 0.05, "steps": 4, "epochs": 4,
+             "iterations": 4, "batch_size": 3, "seed": 0, "lam": 0.01}
+    return tuple(given[name] for name in inspect.signature(ref.train).parameters)
+
+
+@pytest.mark.parametrize("exercise, ref", adam_users(), ids=[name for name, _ in adam_users()])
+@pytest.mark.parametrize("code, student", ADAM_SLIPS, ids=[code for code, _ in ADAM_SLIPS])
+def test_adam_mistakes_are_named_wherever_adam_is_used(exercise, ref, code, student):
+    """For any exercise whose reference uses Adam: a slip in the Adam step is named, in the step
+    itself and in a training loop built on it (the reference's own loop, the student's step in it)."""
+    rng = np.random.default_rng(19)
+    shape = (4, 3)
+    for t in (1, 2, 7):
+        args = (rng.normal(size=shape), rng.normal(size=shape), rng.normal(0, 0.1, shape),
+                rng.uniform(0, 0.1, shape), t, 0.01, 0.9, 0.999, 1e-8)
+        found = diagnoses(exercise, "adam_step", student, args, ref=ref)
+        assert_diagnosed(found, code)
+        assert (0,) in found  # the parameter is always off
+    args = adam_train_args(ref, rng)
+
+    def train_with_their_step(*args):
+        with training.swapped(rule=student):
+            return ref.train(*args)
+    found = diagnoses(exercise, "train", train_with_their_step, args, ref=ref)
+    assert_diagnosed(found, code)
+
+
+def test_adam_without_bias_correction_in_a_loop_written_out():
+    """The same mistake in a student's own loop (no solutions.training in it)."""
+    rng = np.random.default_rng(20)
+    params, x, y = random_problem(ADAM_NET, {k: np.shape(v) for k, v in ADAM_NET.init_params(rng, (3, 4, 1)).items()},
+                                  rng, 6)
+
+    def train(params, x, y, lr, steps):
+        params = {name: np.array(value, dtype=float) for name, value in params.items()}
+        m = {name: np.zeros_like(value) for name, value in params.items()}
+        v = {name: np.zeros_like(value) for name, value in params.items()}
+        losses = []
+        for t in range(1, steps + 1):
+            cache = ADAM_NET.forward(params, x)
+            losses.append(ADAM_NET.loss(cache["a2"], y))
+            grads = ADAM_NET.backward(params, cache, x, y)
+            for name in params:
+                params[name], m[name], v[name] = adam_without_bias_correction(params[name], grads[name], m[name],
+                                                                              v[name], t, lr)
+        return params, losses
+
+    found = diagnoses("adam", "train", train, (params, x, y, 0.05, 5), ref=ADAM_REF)
+    assert_diagnosed(found, "adam-no-bias-correction")
+    assert (0, "W1") in found and (1,) in found

@@ -162,5 +162,6 @@ def test_every_question_has_points_and_public_and_hidden_tests(exercise):
         assert any(not t.hidden for t in q.tests), f"{exercise} {q.name}: no public test"
         assert any(t.hidden for t in q.tests), f"{exercise} {q.name}: no hidden test"
         if "backward" in [f.__name__ for f in q.functions]:
-            assert any("check_gradients_numerically" in t.body and t.hidden for t in q.tests), \
+            assert any(("check_gradients_numerically" in t.body or "check_described_gradients" in t.body)
+                       and t.hidden for t in q.tests), \
                 f"{exercise} {q.name}: backward without a finite-difference hidden test"

@@ -1,36 +1,19 @@
-"""The generic Network reproduces the five hand-written reference networks bit for bit (public test
-values are compared as text), and its backward is the gradient of its objective."""
+"""The generic Network gives each exercise's reference: it agrees with the model answers the
+descriptions write out by hand (on random inputs), its backward is the gradient of its objective,
+and it trains."""
+import inspect
+
 import numpy as np
 import pytest
 
-from random_networks import column_params, one_hot
+from random_networks import one_hot, random_problem, worked_params
+from solutions import exercises
 from solutions.gradcheck import KINKED_TOLERANCE, SMOOTH_TOLERANCE, numerical_gradients, rel_error
 from solutions.network import Layer, Network
-from solutions.networks import relu_mse_training, relu_softmax, sigmoid_mlp, silu_momentum, tanh_softmax_batch
 from solutions.training import SGD, Adam, Momentum, train
 
-SIGMOID_MLP = Network(
-    layers=(Layer("W1", "b1", "sigmoid", "a1", "h1"), Layer("W2", "b2", "sigmoid", "a2", "h2"),
-            Layer("W3", "b3", "softmax", "a3", "yhat")),
-    convention="columns", loss="cross_entropy", output_gradient="fused")
-RELU_SOFTMAX = Network(
-    layers=(Layer("W1", "b1", "relu", "z1", "a1"), Layer("W2", "b2", "relu", "z2", "a2"),
-            Layer("W3", "b3", "softmax", "z3", "a3")),
-    convention="columns", loss="cross_entropy", output_gradient="fused")
-RELU_MSE_TRAINING = Network(
-    layers=(Layer("W1", "b1", "relu", "z1", "a1"), Layer("W2", "b2", "sigmoid", "z2", "a2")),
-    convention="columns", loss="mse", output_gradient="chain")
-SILU_MOMENTUM = Network(
-    layers=(Layer("W", "b1", "silu", "Z", "H"), Layer("U", "b2", "sigmoid", "f", "p")),
-    convention="rows", loss="binary_cross_entropy", output_gradient="chain")
-TANH_SOFTMAX_BATCH = Network(
-    layers=(Layer("W1", "b1", "tanh", "Z1", "A1"), Layer("W2", "b2", "softmax", "Z2", "A2")),
-    convention="columns", loss="cross_entropy", output_gradient="chain")
-
-# the reference module's loss function, by network
-MODULE_LOSS = {sigmoid_mlp: sigmoid_mlp.cross_entropy, relu_softmax: relu_softmax.exact_loss,
-               relu_mse_training: relu_mse_training.mse_loss, silu_momentum: silu_momentum.bce_loss,
-               tanh_softmax_batch: tanh_softmax_batch.cross_entropy}
+# every exercise whose reference is a Network (all of them, the moment they say network=NET)
+NETWORKED = [name for name in exercises.names() if getattr(exercises.reference(name), "network", None)]
 
 
 def assert_identical(ours, theirs):
@@ -41,111 +24,46 @@ def assert_identical(ours, theirs):
         assert np.array_equal(ours[name], theirs[name]), f"{name}: max diff {np.max(np.abs(ours[name] - theirs[name]))}"
 
 
-def worked_examples():
-    """(module, network, params, x, y) at each worked example."""
-    X, y = relu_mse_training.inputs()
-    Xs, ys = silu_momentum.inputs()
-    return [
-        (sigmoid_mlp, SIGMOID_MLP, sigmoid_mlp.initial_params(), sigmoid_mlp.worked_x(), sigmoid_mlp.worked_y()),
-        (relu_softmax, RELU_SOFTMAX, relu_softmax.initial_params(), relu_softmax.worked_x(), relu_softmax.worked_y()),
-        (relu_mse_training, RELU_MSE_TRAINING, relu_mse_training.initial_params(), X, y),
-        (silu_momentum, SILU_MOMENTUM, silu_momentum.initial_params(), Xs, ys),
-        (tanh_softmax_batch, TANH_SOFTMAX_BATCH, tanh_softmax_batch.initial_params(),
-         tanh_softmax_batch.worked_x(), tanh_softmax_batch.worked_y()),
-    ]
+def assert_close(ours, theirs, where):
+    """Same keys and shapes; every entry within 1e-12 (relative to the array's largest entry)."""
+    assert set(ours) == set(theirs), where
+    for name in theirs:
+        a, b = np.asarray(ours[name], dtype=float), np.asarray(theirs[name], dtype=float)
+        assert a.shape == b.shape, f"{where}[{name}]"
+        scale = max(1.0, float(np.max(np.abs(b), initial=0.0)))
+        assert np.max(np.abs(a - b), initial=0.0) <= 1e-12 * scale, f"{where}[{name}]"
 
 
-def random_examples(seed):
-    """(module, network, params, x, y) with random widths, batch and values, for each network."""
-    rng = np.random.default_rng(seed)
-    batch = int(rng.integers(1, 9))
-    n = [int(k) for k in rng.integers(1, 6, size=4)]
-    classes = int(rng.integers(2, 6))
-    cases = []
-    for module, net, depth in ((sigmoid_mlp, SIGMOID_MLP, 3), (relu_softmax, RELU_SOFTMAX, 3),
-                               (tanh_softmax_batch, TANH_SOFTMAX_BATCH, 2)):
-        sizes = [*n[:depth], classes]
-        cases.append((module, net, column_params(rng, sizes), rng.normal(size=(sizes[0], batch)),
-                      one_hot(rng, classes, batch)))
-    cases.append((relu_mse_training, RELU_MSE_TRAINING, column_params(rng, [n[0], n[1], n[2]]),
-                  rng.normal(size=(n[0], batch)), rng.random((n[2], batch))))
-    silu_params = {"W": rng.normal(size=(n[0], n[1])), "b1": rng.normal(size=n[1]),
-                   "U": rng.normal(size=n[1]), "b2": np.array(rng.normal())}
-    cases.append((silu_momentum, SILU_MOMENTUM, silu_params, rng.normal(size=(batch, n[0])),
-                  rng.integers(0, 2, batch).astype(float)))
-    return cases
-
-
-def all_cases():
-    named = [(f"{case[0].__name__.rsplit('.', 1)[-1]}-worked", case) for case in worked_examples()]
-    for seed in range(5):
-        named += [(f"{case[0].__name__.rsplit('.', 1)[-1]}-random{seed}", case) for case in random_examples(seed)]
-    return pytest.mark.parametrize("case", [c for _, c in named], ids=[i for i, _ in named])
-
-
-# ---------------------------------------------------------------- bit-exact reproduction
-@all_cases()
-def test_forward_loss_and_backward_are_bit_identical_to_the_module(case):
-    module, net, params, x, y = case
-    cache = net.forward(params, x)
-    theirs = module.forward(params, x)
-    assert_identical(cache, theirs)
-    assert list(cache) == list(theirs)  # layer order
-    assert net.loss(cache[net.output_key], y) == MODULE_LOSS[module](
-        cache["z3"] if module is relu_softmax else cache[net.output_key], y)
-    assert_identical(net.backward(params, cache, x, y), module.backward(params, theirs, x, y))
-
-
-@pytest.mark.parametrize("module, net", [(relu_softmax, RELU_SOFTMAX), (tanh_softmax_batch, TANH_SOFTMAX_BATCH)])
-def test_every_step_of_the_backward_pass_is_bit_identical(module, net):
-    for _, _, params, x, y in [c for c in worked_examples() + random_examples(7) if c[0] is module]:
-        cache = module.forward(params, x)
-        assert_identical(net.backward_steps(params, cache, x, y), module.backward_steps(params, cache, x, y))
-
-
-def test_sigmoid_mlp_intermediate_gradients_are_bit_identical():
-    params, x, y = sigmoid_mlp.initial_params(), sigmoid_mlp.worked_x(), sigmoid_mlp.worked_y()
-    values = sigmoid_mlp.worked_values(params)
-    steps = SIGMOID_MLP.backward_steps(params, SIGMOID_MLP.forward(params, x), x, y)
-    for name in ("a3", "h2", "a2", "h1", "a1", *SIGMOID_MLP.param_names):
-        assert np.array_equal(steps["d" + name], values["grad_" + name]), name
-
-
-def test_relu_softmax_gradients_from_the_rounded_output_are_bit_identical():
-    params, x, y = relu_softmax.initial_params(), relu_softmax.worked_x(), relu_softmax.worked_y()
-    rounded = relu_softmax.seed_cache(params, x)
-    assert_identical(RELU_SOFTMAX.backward_steps(params, rounded, x, y),
-                     relu_softmax.backward_steps(params, rounded, x, y))
-
-
-@pytest.mark.parametrize("seed", [relu_mse_training.RNG_SEED, 11])
-def test_relu_mse_training_run_is_bit_identical(seed):
-    X, y = relu_mse_training.inputs()
-    params = relu_mse_training.initial_params(seed)
-    theirs, their_losses = relu_mse_training.train(params, X, y, relu_mse_training.LEARNING_RATE,
-                                                   relu_mse_training.EPOCHS)
-    ours, our_losses = train(RELU_MSE_TRAINING, params, X, y, SGD(relu_mse_training.LEARNING_RATE),
-                             relu_mse_training.EPOCHS)
-    assert_identical(ours, theirs)
-    assert our_losses == their_losses
+# ---------------------------------------------------------------- the Network against the model answers
+@pytest.mark.parametrize("exercise", NETWORKED)
+@pytest.mark.parametrize("batch", [1, 3, 7])
+def test_network_agrees_with_the_model_answers(exercise, batch):
+    """The description's hand-written forward and backward (its model answers, written as a student
+    writes them) and its Network give the same numbers on random parameters at the worked
+    example's shapes and random batches: the Network is the network the description describes."""
+    description = exercises.load(exercise)
+    net = description.ref.network
+    shapes = {name: np.shape(value) for name, value in worked_params(description.ref).items()}
+    rng = np.random.default_rng(batch)
+    for _ in range(3):
+        params, x, y = random_problem(net, shapes, rng, batch)
+        cache = net.forward(params, x)
+        assert_close(cache, description.forward(params, x), f"{exercise} forward")
+        assert list(cache) == list(description.forward(params, x)), "layer order"
+        extra = [name for name in inspect.signature(description.backward).parameters][4:]
+        if extra == ["lam"]:  # the exercise asks for weight decay
+            lam = float(rng.uniform(0.01, 0.5))
+            theirs = description.backward(params, cache, x, y, lam)
+            assert_close(net.with_l2(lam).backward(params, cache, x, y), theirs, f"{exercise} backward")
+        else:
+            assert extra == [], f"{exercise}: backward takes {extra}"
+            assert_close(net.backward(params, cache, x, y), description.backward(params, cache, x, y),
+                         f"{exercise} backward")
 
 
 def test_init_params_draws_relu_mse_trainings_start():
-    assert_identical(RELU_MSE_TRAINING.init_params(np.random.default_rng(4), (3, 4, 1), scale=0.5),
-                     relu_mse_training.initial_params(4))
-
-
-@pytest.mark.parametrize("iterations", [1, silu_momentum.ITERATIONS, 25])
-def test_silu_momentum_run_is_bit_identical(iterations):
-    X, y = silu_momentum.inputs()
-    params = silu_momentum.initial_params()
-    theirs, their_velocities, their_losses = silu_momentum.train_momentum(
-        params, X, y, silu_momentum.GAMMA, silu_momentum.ETA, iterations)
-    step = Momentum(silu_momentum.GAMMA, silu_momentum.ETA)
-    ours, our_losses = train(SILU_MOMENTUM, params, X, y, step, iterations)
-    assert_identical(ours, theirs)
-    assert_identical(step.velocities, their_velocities)
-    assert our_losses == their_losses
+    ref = exercises.reference("relu_mse_training")
+    assert_identical(ref.network.init_params(np.random.default_rng(4), (3, 4, 1), scale=0.5), ref.initial_params(4))
 
 
 # ---------------------------------------------------------------- gradients of the objective
@@ -231,7 +149,8 @@ def test_l2_enters_objective_and_gradient_of_weights_only():
 ])
 def test_a_wrong_description_is_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        Network(**{"layers": TANH_SOFTMAX_BATCH.layers, **kwargs})
+        Network(**{"layers": (Layer("W1", "b1", "tanh", "Z1", "A1"), Layer("W2", "b2", "softmax", "Z2", "A2")),
+                   **kwargs})
 
 
 # ---------------------------------------------------------------- training

@@ -164,12 +164,12 @@ def _run(test_file, namespace):
     return public, hidden
 
 
-def _mistake_variant(exercise, function, reference, code):
+def _mistake_variant(ref, function, reference, code):
     """The variant ``code`` of solutions.mistakes as a function: on arguments where that mistake
     changes nothing (a batch of one for "summed-not-averaged") it answers like the reference; where
     it cannot run (shapes that do not fit) it raises, as the student's code would."""
     def wrong(*args):
-        variants = mistakes._variants(exercise, function, tuple(args))
+        variants = mistakes.variants(ref, function, tuple(args))
         if code not in variants:
             return reference(*args)
         return variants[code]()
@@ -200,10 +200,10 @@ def outcomes(exercise, exercise_dir):
             codes = set()
             for args in calls:
                 try:
-                    codes |= set(mistakes._variants(exercise, function, args))
+                    codes |= set(mistakes.variants(ref, function, args))
                 except (KeyError, IndexError, TypeError, ValueError):
                     continue
-            variants = {code: _mistake_variant(exercise, function, reference[function], code) for code in sorted(codes)}
+            variants = {code: _mistake_variant(ref, function, reference[function], code) for code in sorted(codes)}
             for label, make in EXTRA_VARIANTS.get(function, {}).items():
                 wrong = make(exercise, ref)
                 if wrong is not None:

@@ -223,7 +223,7 @@ def test_intermediate_gradients_match_finite_differences_on_a_random_batch(name)
     rng = np.random.default_rng(5)
     params, x, y = random_problem(rng, (4, 5, 3, 6), 4)
     cache = net.forward(params, x)
-    ours = net.backward_steps(params, cache, x, y)[name]
+    ours = net.backward_steps(params, cache, x, y)["d" + name]
     fd = numerical_gradients(
         lambda v: net.cross_entropy(net.forward_from(params, name, v[name])["yhat"], y), {name: cache[name]})[name]
     assert ours.shape == cache[name].shape

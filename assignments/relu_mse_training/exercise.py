@@ -12,13 +12,14 @@ plainly; ``seed_backward`` reproduces it so the tests can show by how much it is
 """
 import numpy as np
 
-from solutions import activations, optim
+from solutions import activations, training
 from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants, variants_of
 from solutions.describe import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
                                 public_values_test)
 from solutions.gradcheck import numerical_gradients
-from solutions.layers import affine_backward, affine_forward
-from solutions.losses import mean_squared_error, mean_squared_error_backward
+from solutions.layers import affine_backward
+from solutions.losses import mean_squared_error
+from solutions.network import Layer, Network
 
 EXERCISE = "relu_mse_training"
 SEED_FILE = "002_97c90f2b6c703ab8.txt"
@@ -50,46 +51,23 @@ params = {"W1": rng.normal(0, 0.5, (4, 3)), "b1": rng.normal(0, 0.5, (4, 1)),
 
 # ---------------------------------------------------------------- the reference, from building blocks
 
-def _forward(params, X):
-    """z1 = W1 X + b1, a1 = relu(z1), z2 = W2 a1 + b2, a2 = sigmoid(z2). Columns are examples."""
-    z1, _ = affine_forward(params["W1"], X, params["b1"])
-    a1 = activations.relu(z1)
-    z2, _ = affine_forward(params["W2"], a1, params["b2"])
-    a2 = activations.sigmoid(z2)
-    return {"z1": z1, "a1": a1, "z2": z2, "a2": a2}
-
-
-def _backward(params, cache, X, y):
-    """True gradients of the mean squared error; each has the shape of its parameter."""
-    da2 = mean_squared_error_backward(cache["a2"], y)  # 2 (a2 - y) / N: the mean's 1/N
-    dz2 = activations.sigmoid_backward(da2, cache["z2"])
-    da1, dW2, db2 = affine_backward(dz2, (params["W2"], cache["a1"], params["b2"]))
-    dz1 = activations.relu_backward(da1, cache["z1"])
-    _, dW1, db1 = affine_backward(dz1, (params["W1"], X, params["b1"]))
-    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-
-
-def _gradient_descent_step(params, grads, lr):
-    """One plain gradient-descent update of every parameter; returns new arrays."""
-    return {name: optim.sgd_step(params[name], grads[name], lr) for name in params}
+NET = Network(layers=(Layer("W1", "b1", "relu", pre="z1", post="a1"),
+                      Layer("W2", "b2", "sigmoid", pre="z2", post="a2")),
+              convention="columns", loss="mse", output_gradient="chain")
 
 
 def _train(params, X, y, lr, epochs):
     """``epochs`` full-batch updates. Returns (params, losses), each loss taken before its update."""
-    losses = []
-    for _ in range(epochs):
-        cache = _forward(params, X)
-        losses.append(mean_squared_error(cache["a2"], y))
-        params = _gradient_descent_step(params, _backward(params, cache, X, y), lr)
-    return params, losses
+    return training.train(NET, params, X, y, training.SGD(lr), epochs)
 
 
 ref = Reference(
-    forward=_forward,
+    forward=NET.forward,
     mse_loss=mean_squared_error,
-    backward=_backward,
-    gradient_descent_step=_gradient_descent_step,
+    backward=NET.backward,  # the true gradients of the mean over all entries of (a2 - y)^2
+    gradient_descent_step=lambda params, grads, lr: training.SGD(lr).update(params, grads),
     train=_train,
+    network=NET,
 )
 
 
@@ -120,14 +98,12 @@ def seed_backward(params, cache, X, y):
     dW = dz @ a.T (a sum over the examples), db = mean(dz) (an average). Against the true gradient of
     the mean loss this makes every dW N times too large (N = entries of a2) and every db exactly right.
     """
-    da2 = 2 * cache["a2"] - 2 * y
-    dz2 = da2 * activations.sigmoid_backward(1.0, cache["z2"])
-    dW2 = dz2 @ cache["a1"].T
-    db2 = np.mean(dz2, axis=1, keepdims=True)
-    da1 = params["W2"].T @ dz2
-    dz1 = da1 * (cache["z1"] > 0)
-    dW1 = dz1 @ X.T
-    db1 = np.mean(dz1, axis=1, keepdims=True)
+    da2 = 2 * cache["a2"] - 2 * y  # the seed's own loss derivative: no 1/N
+    dz2 = activations.sigmoid_backward(da2, cache["z2"])
+    da1, dW2, db2 = affine_backward(dz2, (params["W2"], cache["a1"], params["b2"]))
+    dz1 = activations.relu_backward(da1, cache["z1"])
+    _, dW1, db1 = affine_backward(dz1, (params["W1"], X, params["b1"]))
+    db1, db2 = db1 / X.shape[1], db2 / X.shape[1]  # the seed's db: np.mean over the examples
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 

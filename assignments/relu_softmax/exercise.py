@@ -15,8 +15,8 @@ from solutions import activations
 from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants, variants_of
 from solutions.describe import hidden_reference_test, public_structure_test, public_values_test
 from solutions.gradcheck import numerical_gradient, numerical_gradients
-from solutions.layers import affine_backward, affine_forward
-from solutions.losses import cross_entropy, softmax_cross_entropy_backward
+from solutions.losses import cross_entropy
+from solutions.network import Layer, Network
 from solutions.softmax import softmax as column_softmax
 
 EXERCISE = "relu_softmax"
@@ -31,34 +31,19 @@ ONE_HOT = "np.eye(n3)[:, rng.integers(0, n3, size=m)]"
 
 # ---------------------------------------------------------------- the reference, from building blocks
 
-def _forward(params, x):
-    z1, _ = affine_forward(params["W1"], x, params["b1"])
-    a1 = activations.relu(z1)
-    z2, _ = affine_forward(params["W2"], a1, params["b2"])
-    a2 = activations.relu(z2)
-    z3, _ = affine_forward(params["W3"], a2, params["b3"])
-    return {"z1": z1, "a1": a1, "z2": z2, "a2": a2, "z3": z3, "a3": column_softmax(z3)}
-
-
-def _backward_steps(params, cache, x, y):
-    dz3 = softmax_cross_entropy_backward(cache["a3"], y)
-    da2, dW3, db3 = affine_backward(dz3, (params["W3"], cache["a2"], params["b3"]))
-    dz2 = activations.relu_backward(da2, cache["z2"])
-    da1, dW2, db2 = affine_backward(dz2, (params["W2"], cache["a1"], params["b2"]))
-    dz1 = activations.relu_backward(da1, cache["z1"])
-    _, dW1, db1 = affine_backward(dz1, (params["W1"], x, params["b1"]))
-    return {"dz3": dz3, "da2": da2, "dz2": dz2, "da1": da1, "dz1": dz1,
-            "dW3": dW3, "db3": db3, "dW2": dW2, "db2": db2, "dW1": dW1, "db1": db1}
-
+NET = Network(layers=(Layer("W1", "b1", "relu", pre="z1", post="a1"),
+                      Layer("W2", "b2", "relu", pre="z2", post="a2"),
+                      Layer("W3", "b3", "softmax", pre="z3", post="a3")),
+              convention="columns", loss="cross_entropy", output_gradient="fused")
 
 ref = Reference(
     relu=activations.relu,
     relu_derivative=activations.relu_derivative,
     softmax=column_softmax,
-    forward=_forward,
-    backward=lambda params, cache, x, y: {name: _backward_steps(params, cache, x, y)["d" + name]
-                                          for name in ("W1", "b1", "W2", "b2", "W3", "b3")},
-    backward_steps=_backward_steps,
+    forward=NET.forward,
+    backward=NET.backward,  # reads the output from cache["a3"]: the seed's rounded a3 gives its gradients
+    backward_steps=NET.backward_steps,
+    network=NET,
 )
 
 

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from solutions import activations, layers, losses, optim
+from solutions import activations, layers, losses, training
 from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants, variants_of
 from solutions.describe import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
                                 public_values_test)
 from solutions.gradcheck import numerical_gradients
+from solutions.network import Layer, Network
 from solutions.softmax import softmax as column_softmax
 
 EXERCISE = "sigmoid_mlp"
@@ -42,9 +43,15 @@ ONE_HOT = "np.eye(n3)[:, rng.integers(0, n3, size=m)]"
 
 # ---------------------------------------------------------------- the reference, from building blocks
 
+NET = Network(layers=(Layer("W1", "b1", "sigmoid", pre="a1", post="h1"),
+                      Layer("W2", "b2", "sigmoid", pre="a2", post="h2"),
+                      Layer("W3", "b3", "softmax", pre="a3", post="yhat")),
+              convention="columns", loss="cross_entropy", output_gradient="fused")
+
+
 def _forward_from(params, start, value):
-    """The forward pass from ``start`` ("x" or one of FORWARD_ORDER) with that quantity set to
-    ``value``. Used by ``forward`` and by the finite differences over intermediate quantities.
+    """NET's forward pass from ``start`` ("x" or one of FORWARD_ORDER) with that quantity set to
+    ``value``: the finite differences over intermediate quantities nudge one and run the rest.
     """
     cache = {start: value}
     steps = {
@@ -62,45 +69,16 @@ def _forward_from(params, start, value):
     return cache
 
 
-def _forward(params, x):
-    """x: (n0, batch). Returns the cache {a1, h1 (n1, batch), a2, h2 (n2, batch), a3, yhat (n3, batch)}."""
-    return _forward_from(params, "x", x)
-
-
-def _backward_steps(params, cache, x, y):
-    """Every gradient of the mean loss: the parameters' and the intermediates' (a3 ... a1, keyed by
-    the intermediate's name). Each has the shape of what it differentiates.
-    """
-    g = {}
-    g["a3"] = losses.softmax_cross_entropy_backward(cache["yhat"], y)
-    g["h2"], g["W3"], g["b3"] = layers.affine_backward(g["a3"], (params["W3"], cache["h2"], params["b3"]))
-    g["a2"] = activations.sigmoid_backward(g["h2"], cache["a2"])
-    g["h1"], g["W2"], g["b2"] = layers.affine_backward(g["a2"], (params["W2"], cache["h1"], params["b2"]))
-    g["a1"] = activations.sigmoid_backward(g["h1"], cache["a1"])
-    _, g["W1"], g["b1"] = layers.affine_backward(g["a1"], (params["W1"], x, params["b1"]))
-    return g
-
-
-def _backward(params, cache, x, y):
-    """Gradients of the mean cross-entropy; y is one-hot (n3, batch). Each is shaped like its parameter."""
-    grads = _backward_steps(params, cache, x, y)
-    return {name: grads[name] for name in PARAMETER_NAMES}
-
-
-def _sgd_step(params, grads, lr):
-    """p - lr * dL/dp for every parameter, as new arrays."""
-    return {name: optim.sgd_step(params[name], grads[name], lr) for name in params}
-
-
 ref = Reference(
     sigmoid=activations.sigmoid,
     softmax=column_softmax,
-    forward=_forward,
+    forward=NET.forward,
     cross_entropy=losses.cross_entropy,
-    backward=_backward,
-    sgd_step=_sgd_step,
+    backward=NET.backward,
+    sgd_step=lambda params, grads, lr: training.SGD(lr).update(params, grads),
     forward_from=_forward_from,
-    backward_steps=_backward_steps,
+    backward_steps=NET.backward_steps,  # every gradient, keyed "d" + the quantity's name
+    network=NET,
 )
 
 
@@ -134,7 +112,7 @@ def worked_values(params, x=None, y=None):
     y = worked_y() if y is None else y
     cache = ref.forward(params, x)
     g = ref.backward_steps(params, cache, x, y)
-    after = ref.forward(ref.sgd_step(params, {k: g[k] for k in PARAMETER_NAMES}, LEARNING_RATE), x)
+    after = ref.forward(ref.sgd_step(params, {k: g["d" + k] for k in PARAMETER_NAMES}, LEARNING_RATE), x)
     values = {
         "x": x,
         "y": y,
@@ -149,9 +127,9 @@ def worked_values(params, x=None, y=None):
         "loss_after_step": ref.cross_entropy(after["yhat"], y),
     }
     for name in ("a3", "h2", "a2", "h1", "a1"):
-        values["grad_" + name] = g[name]
+        values["grad_" + name] = g["d" + name]
     for name in PARAMETER_NAMES:
-        values["grad_" + name] = g[name]
+        values["grad_" + name] = g["d" + name]
     return values
 
 

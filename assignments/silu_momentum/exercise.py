@@ -15,14 +15,14 @@ import re
 
 import numpy as np
 
-from solutions import activations
-from solutions.activations import sigmoid, sigmoid_backward, silu_backward
+from solutions import activations, training
+from solutions.activations import sigmoid
 from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants
 from solutions.describe import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
                                 public_values_test)
 from solutions.gradcheck import numerical_gradients
-from solutions.layers import row_affine_backward, row_affine_forward
 from solutions.losses import binary_cross_entropy, binary_cross_entropy_backward
+from solutions.network import Layer, Network
 from solutions.optim import momentum_step as optim_momentum_step
 
 EXERCISE = "silu_momentum"
@@ -41,45 +41,27 @@ LABELS = "rng.integers(0, 2, size=m).astype(float)"
 
 # ---------------------------------------------------------------- the reference, from building blocks
 
-def _forward(params, X):
-    Z, _ = row_affine_forward(X, params["W"], params["b1"])
-    H = activations.silu(Z)
-    f, _ = row_affine_forward(H, params["U"], params["b2"])
-    return {"Z": Z, "H": H, "f": f, "p": sigmoid(f)}
-
-
-def _backward(params, cache, X, y):
-    dp = binary_cross_entropy_backward(cache["p"], y)  # already divided by the batch size
-    df = sigmoid_backward(dp, cache["f"])
-    dH, dU, db2 = row_affine_backward(df, (cache["H"], params["U"], params["b2"]))
-    dZ = silu_backward(dH, cache["Z"])
-    _, dW, db1 = row_affine_backward(dZ, (X, params["W"], params["b1"]))
-    return {"W": dW, "b1": db1, "U": dU, "b2": db2}
+NET = Network(layers=(Layer("W", "b1", "silu", pre="Z", post="H"),
+                      Layer("U", "b2", "sigmoid", pre="f", post="p")),
+              convention="rows", loss="binary_cross_entropy", output_gradient="chain")
 
 
 def _train_momentum(params, X, y, gamma, eta, iterations):
     """Full-batch momentum from zero velocities: (params, velocities, losses before each update)."""
-    velocities = {name: np.zeros_like(np.asarray(value, dtype=float)) for name, value in params.items()}
-    losses = []
-    for _ in range(iterations):
-        cache = _forward(params, X)
-        losses.append(binary_cross_entropy(cache["p"], y))
-        grads = _backward(params, cache, X, y)
-        stepped = {name: optim_momentum_step(params[name], grads[name], velocities[name], gamma, eta)
-                   for name in params}
-        params = {name: new for name, (new, _) in stepped.items()}
-        velocities = {name: v for name, (_, v) in stepped.items()}
-    return params, velocities, losses
+    step = training.Momentum(gamma, eta)
+    params, losses = training.train(NET, params, X, y, step, iterations)
+    return params, step.velocities, losses
 
 
 ref = Reference(
     silu=activations.silu,
     silu_derivative=activations.silu_derivative,
-    forward=_forward,
+    forward=NET.forward,
     bce_loss=binary_cross_entropy,
-    backward=_backward,
+    backward=NET.backward,  # of the batch mean: the 1/m is in the BCE's own derivative
     momentum_step=optim_momentum_step,
     train_momentum=_train_momentum,
+    network=NET,
 )
 
 

@@ -18,9 +18,8 @@ from solutions import activations
 from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants
 from solutions.describe import hidden_reference_test, public_structure_test, public_values_test
 from solutions.gradcheck import numerical_gradient, numerical_gradients
-from solutions.layers import affine_backward, affine_forward
 from solutions.losses import cross_entropy as batch_cross_entropy
-from solutions.losses import cross_entropy_backward
+from solutions.network import Layer, Network
 from solutions.softmax import softmax as column_softmax
 from solutions.softmax import softmax_backward as column_softmax_backward
 
@@ -46,38 +45,25 @@ def _one_hot(labels, n_classes):
     return Y
 
 
-def _forward(params, X):
-    Z1, _ = affine_forward(params["W1"], X, params["b1"])
-    A1 = activations.tanh(Z1)
-    Z2, _ = affine_forward(params["W2"], A1, params["b2"])
-    return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": column_softmax(Z2)}
-
-
-def _backward_steps(params, cache, X, Y):
-    """Every gradient of the backward pass: dA2, dZ2, dA1, dZ1 and dW1, db1, dW2, db2."""
-    dA2 = cross_entropy_backward(cache["A2"], Y)
-    dZ2 = column_softmax_backward(dA2, cache["A2"])
-    dA1, dW2, db2 = affine_backward(dZ2, (params["W2"], cache["A1"], params["b2"]))
-    dZ1 = activations.tanh_backward(dA1, cache["Z1"])
-    _, dW1, db1 = affine_backward(dZ1, (params["W1"], X, params["b1"]))
-    return {"dA2": dA2, "dZ2": dZ2, "dA1": dA1, "dZ1": dZ1,
-            "dW2": dW2, "db2": db2, "dW1": dW1, "db1": db1}
+NET = Network(layers=(Layer("W1", "b1", "tanh", pre="Z1", post="A1"),
+                      Layer("W2", "b2", "softmax", pre="Z2", post="A2")),
+              convention="columns", loss="cross_entropy", output_gradient="chain")  # the full softmax Jacobian
 
 
 def _predict(params, X):
-    return np.argmax(_forward(params, X)["A2"], axis=0)
+    return np.argmax(NET.forward(params, X)["A2"], axis=0)
 
 
 ref = Reference(
     softmax=column_softmax,
     one_hot=_one_hot,
-    forward=_forward,
+    forward=NET.forward,
     cross_entropy=batch_cross_entropy,
     softmax_backward=column_softmax_backward,
-    backward=lambda params, cache, X, Y: {name: _backward_steps(params, cache, X, Y)["d" + name]
-                                          for name in PARAM_NAMES},
-    backward_steps=_backward_steps,
+    backward=NET.backward,
+    backward_steps=NET.backward_steps,  # dA2, dZ2, dA1, dZ1 and dW1, db1, dW2, db2
     predict=_predict,
+    network=NET,
 )
 
 
