@@ -17,6 +17,7 @@ out-of-range questions and the prediction violations are printed in the terminal
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from pathlib import Path
 import pytest
 
 import corpus
+from autograder import EXERCISES
 from corpus import calling_questions, measure, solution_filled, write_corpus
 from corpus.cases import CASES
 
@@ -38,8 +40,20 @@ CORPUS = [c for c in CASES if c.kind != "control"]
 CONTROLS = [c for c in CASES if c.kind == "control"]
 # the notebooks whose public checks must predict the grade, and the controls (whose checks must pass)
 CHECKED = {c.id for c in CASES if c.kind in ("mistake", "control")}
-# exercises with an update whose prompt says not to change params
-IN_PLACE_APPLIES = {"sigmoid_mlp", "relu_mse_training", "silu_momentum"}
+
+
+def inputs_unchanged_functions(exercise: str) -> set[str]:
+    """The functions whose prompt says to leave the inputs unchanged: those a question tests with
+    ``bc.check_inputs_unchanged(<function>, ...)``, as ``solutions.describe.inputs_unchanged_test``
+    renders it."""
+    from solutions import exercises
+
+    return {m.group(1) for q in exercises.load(exercise).questions() for t in q.tests
+            for m in re.finditer(r"\bbc\.check_inputs_unchanged\((\w+),", t.body)}
+
+
+# {exercise: the functions that must leave their inputs unchanged}, for every exercise that has any
+IN_PLACE_APPLIES = {e: fs for e in EXERCISES if (fs := inputs_unchanged_functions(e))}
 
 
 def run_student_machine(exercise: str, student_folder: Path, cases, paths, work: Path) -> dict:
@@ -112,6 +126,22 @@ def fair_grades(dist, tmp_path_factory, terminal_summary):
             "violations": violations}
 
 
+def test_every_exercise_has_a_corpus():
+    """The corpus is the safety net of every exercise: one without cases (a new one) is named here,
+    and so are cases of an exercise that does not exist."""
+    covered = {c.exercise for c in CASES}
+    assert not set(EXERCISES) - covered, f"no corpus cases in tests/corpus/cases.py for: {sorted(set(EXERCISES) - covered)}"
+    assert not covered - set(EXERCISES), f"corpus cases for unknown exercises: {sorted(covered - set(EXERCISES))}"
+
+
+def test_in_place_applies_where_a_question_checks_the_inputs():
+    """Derived, not listed: the five worked exercises' updates and the new exercises' train and
+    adam_step are the functions that must leave their inputs unchanged."""
+    assert IN_PLACE_APPLIES.get("sigmoid_mlp") == {"sgd_step"}
+    assert IN_PLACE_APPLIES.get("tanh_bce_adam") == {"adam_step", "train"}
+    assert "relu_softmax" not in IN_PLACE_APPLIES
+
+
 def test_corpus_covers_the_brief():
     """Per exercise: about twenty notebooks, the classic mistakes, float32, loops, lists, interface
     slips, in-place updates where the prompt forbids them, and a wrong early function."""
@@ -122,6 +152,9 @@ def test_corpus_covers_the_brief():
         assert 18 <= len(mine) <= 25, (exercise, len(mine))
         assert {"mistake", "float32", "loops", "lists", "interface", "lenient"} <= kinds, (exercise, kinds)
         assert ("in-place" in kinds) == (exercise in IN_PLACE_APPLIES), (exercise, kinds)
+        for case in (c for c in mine if c.kind == "in-place"):
+            assert case.functions <= IN_PLACE_APPLIES[exercise], \
+                f"{case.id}: changes inputs of {sorted(case.functions)}, whose prompt does not forbid it"
         assert sum(c.kind == "mistake" for c in mine) >= 8, exercise
         assert [c for c in CONTROLS if c.exercise == exercise], f"{exercise}: no control notebook"
 

@@ -18,10 +18,12 @@ FILES = ()
 ALPHA = 0.01       # the leaky slope for z <= 0
 LAMBDA = 0.01      # the L2 coefficient of the worked example
 LEARNING_RATE = 0.5
-BATCH_SIZE = 4
+BATCH_SIZE = 3     # does not divide the 8 examples: the last batch is smaller, as the prompt says
 EPOCHS = 2
 SEED = 7           # the worked example's draw
 TRAIN_SEED = 1     # the mini-batch order of the worked example's training run
+SECOND_SEED = 3    # a second public example, with biases that are not zero
+SECOND_LAMBDA = 0.1
 
 NET = Network(layers=(Layer("W1", "b1", "leaky_relu", pre="z1", post="a1"),
                       Layer("W2", "b2", "softmax", pre="z2", post="a2")),
@@ -99,7 +101,15 @@ def _cases_backward_fd(rng):
 
 
 def _cases_train(rng):
-    return [(p, x, y, 0.3, 0.01, 3, 2, 5) for p, x, y in (_random_problem(rng, *s) for s in SIZES[1:])]
+    # batch_size 4 divides neither 6 nor 9: every run ends on a smaller batch
+    return [(p, x, y, 0.3, 0.01, 4, 2, 5) for p, x, y in (_random_problem(rng, *s) for s in SIZES[1:])]
+
+
+def second_example():
+    """(params, cache, x, y): a 3-4-2 network on 6 examples with drawn (non-zero) biases. The worked
+    example's biases are zero, so only this one shows a penalty or a decay that takes the biases too."""
+    params, x, y = _random_problem(np.random.default_rng(SECOND_SEED), 3, 4, 2, 6)
+    return params, NET.forward(params, x), x, y
 
 
 # ---------------------------------------------------------------- model answers (the master notebook's solutions)
@@ -213,6 +223,10 @@ def questions():
     z = np.array([[-2.0, -0.5, 0.0], [0.5, 3.0, -1e-3]])
     grads = ref.backward(params, cache, x, y, LAMBDA)
     train_args = (params, x, y, LEARNING_RATE, LAMBDA, BATCH_SIZE, EPOCHS, TRAIN_SEED)
+    train_label = (f"train(params, x, y, lr={LEARNING_RATE}, lam={LAMBDA}, batch_size={BATCH_SIZE}, "
+                   f"epochs={EPOCHS}, seed={TRAIN_SEED})")
+    params2, cache2, x2, y2 = second_example()
+    second = f"on a second example (3-4-2, 6 examples, non-zero biases), lam={SECOND_LAMBDA}"
 
     q1 = Question("q1", "leaky ReLU", r"""
         Write `leaky_relu(z, alpha=0.01)`: $z$ where $z > 0$ and $\alpha z$ elsewhere, for an array of
@@ -253,6 +267,9 @@ def questions():
             public_values_test("test_loss_no_decay", "loss", (params, cache["a2"], y, 0.0),
                                ref.loss(params, cache["a2"], y, 0.0),
                                label="loss(params, a2, y, lam=0) on the worked example", batch_size=8),
+            public_values_test("test_loss_second", "loss", (params2, cache2["a2"], y2, SECOND_LAMBDA),
+                               ref.loss(params2, cache2["a2"], y2, SECOND_LAMBDA),
+                               label=f"loss(params, a2, y, lam) {second}", batch_size=6),
             hidden_test("loss", _cases_loss, batch_of=(2, 1), points=1),
         ])
     q5 = Question("q5", "backpropagation with weight decay", r"""
@@ -272,6 +289,9 @@ def questions():
             public_values_test("test_backward_public", "backward", (params, cache, x, y, LAMBDA), grads,
                                label="backward(params, cache, x, y, lam=0.01) on the worked example",
                                batch_size=8),
+            public_values_test("test_backward_second", "backward", (params2, cache2, x2, y2, SECOND_LAMBDA),
+                               ref.backward(params2, cache2, x2, y2, SECOND_LAMBDA),
+                               label=f"backward(params, cache, x, y, lam) {second}", batch_size=6),
             hidden_test("backward", _cases_backward, batch_of=(2, 1)),
             finite_difference_test("backward", _cases_backward_fd, tolerance=1e-4),
         ])
@@ -285,9 +305,9 @@ def questions():
         one per batch.
         """, train, [
             public_structure_test("test_train_shapes", "train", train_args, ref.train(*train_args),
-                                  label="train(params, x, y, lr=0.5, lam=0.01, batch_size=4, epochs=2, seed=1)"),
+                                  label=train_label),
             public_values_test("test_train_public", "train", train_args, ref.train(*train_args),
-                               label="train(params, x, y, lr=0.5, lam=0.01, batch_size=4, epochs=2, seed=1)"),
+                               label=train_label + " on the worked example (batches of 3, 3 and 2)"),
             inputs_unchanged_test("test_train_leaves_inputs", "train", train_args,
                                   ("params", "x", "y", "lr", "lam", "batch_size", "epochs", "seed")),
             hidden_test("train", _cases_train),

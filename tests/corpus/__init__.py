@@ -192,7 +192,8 @@ class ReturnDict:
 
 # argument names that hold dicts of arrays, and those that are not arrays at all
 DICT_ARGS = frozenset({"params", "grads", "cache"})
-NOT_ARRAYS = frozenset({"lr", "gamma", "eta", "epochs", "iterations", "n_classes", "labels"})
+NOT_ARRAYS = frozenset({"lr", "gamma", "eta", "epochs", "iterations", "n_classes", "labels",
+                        "lam", "alpha", "batch_size", "seed", "steps", "t", "beta1", "beta2", "eps"})
 
 
 @dataclass(frozen=True)

@@ -33,15 +33,19 @@ def _bias_sums(function, deltas, new):
     return tuple(Replace(function, f"np.sum({d}, axis=1, keepdims=True)", new.format(d=d), count=1) for d in deltas)
 
 
+CASES: list[Case] = []  # every exercise's cases, in the order they are written below
+
+
 def _cases(exercise, rows):
-    return [Case(exercise, name, kind, tuple(edits), fair, why) for name, kind, edits, fair, why in rows]
+    """Add one exercise's cases to ``CASES`` (so no list of exercises is kept by hand)."""
+    CASES.extend(Case(exercise, name, kind, tuple(edits), fair, why) for name, kind, edits, fair, why in rows)
 
 
 # ------------------------------------------------------------------ sigmoid_mlp
 # q1 sigmoid, q2 softmax, q3 forward (calls sigmoid, softmax), q4 cross_entropy,
 # q5 backward (calls sigmoid), q6 sgd_step
 SIGMOID_DELTAS = ("da3", "da2", "da1")
-SIGMOID_MLP = _cases("sigmoid_mlp", [
+_cases("sigmoid_mlp", [
     ("control", "control", [], {}, "the solution itself: every question earns its points"),
     ("transposed_gradient", "mistake",
      [Replace("backward", 'da3 @ cache["h2"].T', 'cache["h2"] @ da3.T', count=1)],
@@ -108,7 +112,7 @@ SIGMOID_MLP = _cases("sigmoid_mlp", [
 # ------------------------------------------------------------------ relu_softmax
 # q1 relu, q2 relu_derivative, q3 softmax, q4 forward (calls relu, softmax), q5 backward (calls relu_derivative)
 RELU_DELTAS = ("dz3", "dz2", "dz1")
-RELU_SOFTMAX = _cases("relu_softmax", [
+_cases("relu_softmax", [
     ("control", "control", [], {}, "the solution itself"),
     ("transposed_gradient", "mistake", [Replace("backward", "dz1 @ x.T", "x @ dz1.T", count=1)],
      {"q5": MATH}, "dW1 transposed ((3, 4) for W1's (4, 3)): one of six gradients wrong"),
@@ -165,7 +169,7 @@ RELU_SOFTMAX = _cases("relu_softmax", [
 # ------------------------------------------------------------------ relu_mse_training
 # q1 forward, q2 mse_loss, q3 backward, q4 gradient_descent_step, q5 train (calls all four)
 MSE_DELTAS = ("dz2", "dz1")
-RELU_MSE_TRAINING = _cases("relu_mse_training", [
+_cases("relu_mse_training", [
     ("control", "control", [], {}, "the solution itself"),
     # (dW2, not dW1: a (3, 4) dW1 would crash the notebook's training cell, and the student would see it)
     ("transposed_gradient", "mistake", [Replace("backward", 'dz2 @ cache["a1"].T', 'cache["a1"] @ dz2.T', count=1)],
@@ -223,7 +227,7 @@ RELU_MSE_TRAINING = _cases("relu_mse_training", [
 # silu_derivative), q6 momentum_step, q7 train_momentum (calls forward, bce_loss, backward, momentum_step)
 # No transposed dW and no db1 summed over the wrong axis here: with (2, 3) for W's (3, 2), or (m,)
 # for b1's (2,), the notebook's own training cell crashes, so the student would have seen it.
-SILU_MOMENTUM = _cases("silu_momentum", [
+_cases("silu_momentum", [
     ("control", "control", [], {}, "the solution itself"),
     ("silu_derivative_no_product_rule", "mistake",
      [Replace("silu_derivative", "s + z * s * (1.0 - s)", "z * s * (1.0 - s)", count=1)],
@@ -286,7 +290,7 @@ SILU_MOMENTUM = _cases("silu_momentum", [
 # q1 softmax, q2 one_hot, q3 forward (calls softmax), q4 cross_entropy, q5 softmax_backward,
 # q6 backward (calls softmax_backward), q7 predict (calls forward)
 JACOBIAN = "A * (dA - np.sum(A * dA, axis=0, keepdims=True))"
-TANH_SOFTMAX_BATCH = _cases("tanh_softmax_batch", [
+_cases("tanh_softmax_batch", [
     ("control", "control", [], {}, "the solution itself"),
     ("softmax_jacobian_twice", "mistake",
      [Replace("softmax_backward", JACOBIAN, "A * dA - A * A * np.sum(A * dA, axis=0, keepdims=True)", count=1)],
@@ -351,4 +355,162 @@ TANH_SOFTMAX_BATCH = _cases("tanh_softmax_batch", [
      {"q3": LENIENT}, "forward also returns X in its cache, every asked entry right"),
 ])
 
-CASES = SIGMOID_MLP + RELU_SOFTMAX + RELU_MSE_TRAINING + SILU_MOMENTUM + TANH_SOFTMAX_BATCH
+# ------------------------------------------------------------------ leaky_relu_l2_sgd
+# q1 leaky_relu, q2 leaky_relu_derivative, q3 forward (calls leaky_relu), q4 loss,
+# q5 backward (calls leaky_relu_derivative), q6 train (calls forward, loss, backward)
+L2_LOSS = 'data + lam / 2 * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))'
+_cases("leaky_relu_l2_sgd", [
+    ("control", "control", [], {}, "the solution itself: every question earns its points"),
+    ("plain_relu_cascade", "mistake",
+     [Replace("leaky_relu", "np.where(z > 0, z, alpha * z)", "np.maximum(z, 0)", count=1)],
+     {"q1": MATH}, "a wrong early function: the leaky slope is missing (plain ReLU, 0 for z <= 0) and q1 "
+                   "loses most of its points; forward (q3) and train (q6) only call it"),
+    ("derivative_zero_not_alpha", "mistake",
+     [Replace("leaky_relu_derivative", "np.where(z > 0, 1.0, alpha)", "np.where(z > 0, 1.0, 0.0)", count=1)],
+     {"q2": MATH}, "the plain ReLU's derivative, 0 instead of alpha for z <= 0: q2 is wrong; backward (q5) "
+                   "and train (q6) only call it"),
+    ("derivative_at_zero", "mistake",
+     [Replace("leaky_relu_derivative", "z > 0", "z >= 0", count=1)],
+     {"q2": MATH}, "1 instead of alpha at z = 0, which the prompt settles: wrong at the kink only, so some "
+                   "credit is fair, but not most of it"),
+    ("l2_missing_from_loss", "mistake", [Replace("loss", L2_LOSS, "data", count=1)],
+     {"q4": MATH}, "the weight-decay term left out of the loss: right only when lam = 0"),
+    ("l2_not_halved", "mistake", [Replace("loss", "lam / 2", "lam", count=1)],
+     {"q4": MATH}, "lam * ||W||^2 instead of lam / 2 * ||W||^2: the penalty twice the asked one"),
+    ("l2_on_biases_in_loss", "mistake",
+     [Replace("loss", 'np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2)',
+              'sum(np.sum(value ** 2) for value in params.values())', count=1)],
+     {"q4": MATH}, "the biases penalised too, which the prompt excludes: wrong whenever a bias is not zero"),
+    ("l2_missing_from_gradient", "mistake",
+     [Replace("backward", 'dz2 @ cache["a1"].T + lam * params["W2"]', 'dz2 @ cache["a1"].T', count=1),
+      Replace("backward", 'dz1 @ x.T + lam * params["W1"]', 'dz1 @ x.T', count=1)],
+     {"q5": MATH}, "no lam * W in the weight gradients: the gradients of the data term only; the bias "
+                   "gradients stay right"),
+    ("l2_on_biases_in_gradient", "mistake",
+     [Replace("backward", "np.sum(dz2, axis=1, keepdims=True)", 'np.sum(dz2, axis=1, keepdims=True) + lam * params["b2"]', count=1),
+      Replace("backward", "np.sum(dz1, axis=1, keepdims=True)", 'np.sum(dz1, axis=1, keepdims=True) + lam * params["b1"]', count=1)],
+     {"q5": MATH}, "lam * b added to the bias gradients: the gradient of a loss that decays the biases, which "
+                   "the prompt's loss does not; the weight gradients stay right"),
+    ("summed_not_averaged", "mistake",
+     [Replace("backward", '(cache["a2"] - y) / m', 'cache["a2"] - y', count=1)],
+     {"q5": MATH}, "no 1/m: the data gradients m times too large for a batch; train only calls backward"),
+    ("bias_not_summed", "mistake", _bias_sums("backward", ("dz2", "dz1"), "{d}"),
+     {"q5": MATH}, "db = dz: one bias gradient per example, wrong (and wrongly shaped) for a batch"),
+    ("transposed_gradient", "mistake", [Replace("backward", "dz1 @ x.T", "x @ dz1.T", count=1)],
+     {"q5": MATH}, "dW1's data term transposed ((2, 5) for W1's (5, 2)): one gradient wrong"),
+    ("train_no_shuffle", "mistake", [Replace("train", "rng.permutation(m)", "np.arange(m)", count=1)],
+     {"q6": MATH}, "the batches taken in the data's order, never shuffled: another run than the one asked "
+                   "(the losses and the final parameters differ); the returned structure is right"),
+    ("train_drops_last_batch", "mistake",
+     [Replace("train", "range(0, m, batch_size)", "range(0, m - batch_size + 1, batch_size)", count=1)],
+     {"q6": MATH}, "wrong batch slicing: the last, smaller batch is skipped, where the prompt says it is "
+                   "taken: fewer steps and fewer losses whenever batch_size does not divide m"),
+    ("train_loss_after_step", "mistake",
+     [ReplaceFunction("train", rewritten.leaky_relu_l2_sgd_train_loss_after_step)],
+     {"q6": MATH}, "each batch's loss recorded after its step, not before: every loss is another number "
+                   "(the final parameters are right, so some credit is fair)"),
+    ("update_sign", "mistake",
+     [Replace("train", "params[name] - lr * grads[name]", "params[name] + lr * grads[name]", count=1)],
+     {"q6": MATH}, "p + lr * grad: every step climbs the loss"),
+    ("relu_derivative_of_a1", "equivalent",
+     [Replace("backward", 'leaky_relu_derivative(cache["z1"])', 'leaky_relu_derivative(cache["a1"])', count=1)],
+     {}, "LeakyReLU'(a1) instead of LeakyReLU'(z1): a1 > 0 exactly where z1 > 0 (alpha > 0), so it is the "
+         "same derivative; full marks"),
+    ("float32", "float32", [CastFloat32()], {}, "every function computes in float32: right to float32 "
+                                                "precision; full marks"),
+    ("loops", "loops", [ReplaceFunction("backward", rewritten.leaky_relu_l2_sgd_backward_loops)], {},
+     "backward one example (column) at a time with Python loops, the decay added once: right; full marks"),
+    ("lists", "lists", [ReturnDict("backward", "lists")],
+     {"q5": SLIP}, "the right gradients returned as nested lists where arrays are asked: a small part of q5"),
+    ("in_place_train", "in-place", [ReplaceFunction("train", rewritten.leaky_relu_l2_sgd_train_in_place)],
+     {"q6": IN_PLACE}, "the right run, but every step is written into the given params' arrays, which the "
+                       "prompt says to leave unchanged"),
+    ("bias_shape_n", "interface", _bias_sums("backward", ("dz2", "dz1"), "np.sum({d}, axis=1)"),
+     {"q5": SLIP}, "bias gradients of shape (n,) instead of (n, 1), values right: an interface slip"),
+    ("backward_tuple", "interface", [ReturnDict("backward", "tuple")],
+     {"q5": SLIP}, "the four right gradients as a tuple where a dict is asked"),
+    ("forward_extra_entry", "lenient", [ReturnDict("forward", "extra", ("x", "x"))],
+     {"q3": LENIENT}, "forward also returns the input x in its cache, every asked entry right: harmless"),
+])
+
+# ------------------------------------------------------------------ tanh_bce_adam
+# q1 forward, q2 bce_loss, q3 backward, q4 adam_step, q5 train (calls forward, bce_loss, backward, adam_step)
+# No transposed dW and no (n,) hidden bias gradient here: no weight is square, so the notebook's own
+# training cell (after q5) crashes on them, and the student would have seen it.
+ADAM_CALL = "adam_step(params[name], grads[name], m[name], v[name], t, lr)"
+_cases("tanh_bce_adam", [
+    ("control", "control", [], {}, "the solution itself: every question earns its points"),
+    ("hidden_sigmoid_cascade", "mistake", [Replace("forward", "np.tanh(z1)", "sigmoid(z1)", count=1)],
+     {"q1": MATH}, "a wrong early function: a sigmoid hidden layer where tanh is asked costs q1 (the output "
+                   "z2, a2 are wrong too); train (q5) only calls forward and keeps its points"),
+    ("bce_no_clipping", "mistake", [Replace("bce_loss", "np.clip(a2, eps, 1 - eps)", "a2", count=1)],
+     {"q2": SAFEGUARD}, "the right formula without the clipping the prompt asks for: a confident wrong answer "
+                        "costs inf (and 0 * log 0 gives nan); about half of q2"),
+    ("bce_summed", "mistake",
+     [Replace("bce_loss", "np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p)))",
+              "np.sum(-(y * np.log(p) + (1 - y) * np.log(1 - p)))", count=1)],
+     {"q2": MATH}, "the BCE summed over the batch, not averaged: right only for one example"),
+    ("summed_not_averaged", "mistake",
+     [Replace("backward", '(cache["a2"] - y) / m', 'cache["a2"] - y', count=1)],
+     {"q3": MATH}, "no 1/m: every gradient m times too large for a batch; train only calls backward"),
+    ("bias_not_summed", "mistake", _bias_sums("backward", ("dz2", "dz1"), "{d}"),
+     {"q3": MATH}, "db = dz: one bias gradient per example, wrong (and wrongly shaped) for a batch"),
+    ("sigmoid_derivative_twice", "mistake",
+     [Replace("backward", '(cache["a2"] - y) / m', '(cache["a2"] - y) / m * cache["a2"] * (1 - cache["a2"])', count=1)],
+     {"q3": MATH}, "the sigmoid's derivative multiplied onto a2 - y, which already is dL/dz2 for a sigmoid "
+                   "with BCE: every gradient wrong"),
+    ("wrong_activation_derivative", "mistake",
+     [Replace("backward", '(1 - cache["a1"] ** 2)', 'cache["a1"] * (1 - cache["a1"])', count=1)],
+     {"q3": MATH}, "the sigmoid's a (1 - a) used for the tanh layer: dW1, db1 wrong; dW2, db2 right"),
+    ("derivative_at_output", "mistake",
+     [Replace("backward", '(1 - cache["a1"] ** 2)', '(1 - np.tanh(cache["a1"]) ** 2)', count=1)],
+     {"q3": MATH}, "tanh'(a1) = 1 - tanh(a1)^2 instead of tanh'(z1) = 1 - a1^2: dW1, db1 wrong"),
+    ("no_tanh_derivative", "mistake",
+     [Replace("backward", '(params["W2"].T @ dz2) * (1 - cache["a1"] ** 2)', 'params["W2"].T @ dz2', count=1)],
+     {"q3": MATH}, "the hidden layer's derivative left out of dz1: dW1, db1 wrong; dW2, db2 right"),
+    ("adam_no_bias_correction_cascade", "mistake",
+     [Replace("adam_step", "m_new / (1 - beta1 ** t)", "m_new", count=1),
+      Replace("adam_step", "v_new / (1 - beta2 ** t)", "v_new", count=1)],
+     {"q4": MATH}, "a wrong early function: Adam without bias correction (m and v used as they are) costs "
+                   "q4; train (q5) only calls adam_step and keeps its points"),
+    ("adam_no_sqrt", "mistake", [Replace("adam_step", "np.sqrt(v_hat)", "v_hat", count=1)],
+     {"q4": MATH}, "divides by v_hat instead of its square root: the step's size is wrong"),
+    ("adam_v_not_squared", "mistake",
+     [Replace("adam_step", "(1 - beta2) * grad ** 2", "(1 - beta2) * grad", count=1)],
+     {"q4": MATH}, "the second moment accumulates g instead of g^2: v' wrong (and its root can be nan)"),
+    ("adam_t_from_0", "mistake", [Replace("train", "range(1, steps + 1)", "range(steps)", count=1)],
+     {"q5": MATH}, "the steps counted from t = 0, where the prompt says 1: the first bias correction divides "
+                   "by 1 - beta^0 = 0 and the run is nan"),
+    ("adam_t_fixed", "mistake", [Replace("train", ADAM_CALL, ADAM_CALL.replace(", t, lr)", ", 1, lr)"), count=1)],
+     {"q5": MATH}, "every step taken at t = 1, never advancing the bias correction: another run from step 2"),
+    ("train_loss_after_step", "mistake",
+     [ReplaceFunction("train", rewritten.tanh_bce_adam_train_loss_after_step)],
+     {"q5": MATH}, "each loss recorded after its update, not before: every loss is another number (the final "
+                   "parameters are right, so some credit is fair)"),
+    ("recomputes_tanh", "equivalent",
+     [Replace("backward", '(1 - cache["a1"] ** 2)', '(1 - np.tanh(cache["z1"]) ** 2)', count=1)],
+     {}, "tanh'(z1) recomputed from z1 instead of read as 1 - a1^2: the same derivative; full marks"),
+    # bce_loss stays float64: in float32, 1 - 1e-15 rounds to 1, so the clipping itself would fail
+    ("float32", "float32", [CastFloat32(skip=("bce_loss",))], {},
+     "every other function computes in float32: right to float32 precision; full marks"),
+    ("loops", "loops", [ReplaceFunction("backward", rewritten.tanh_bce_adam_backward_loops)], {},
+     "backward one example (column) at a time with Python loops: right; full marks"),
+    ("lists", "lists",
+     [Replace("train", "params, history", "{name: value.tolist() for name, value in params.items()}, history", count=1)],
+     {"q5": SLIP}, "train returns the right final parameters as nested lists: a small part of q5"),
+    ("in_place_adam_step", "in-place", [ReplaceFunction("adam_step", rewritten.adam_step_in_place)],
+     {"q4": IN_PLACE}, "right values, but the given param, m and v arrays are overwritten, which the prompt "
+                       "forbids; train (q5) only calls it"),
+    ("in_place_train", "in-place",
+     [Replace("train", "{name: np.array(value, dtype=float) for name, value in params.items()}", "params", count=1)],
+     {"q5": IN_PLACE}, "the right run, but the updates are stored into the caller's params dict (no copy), "
+                       "which the prompt says to leave unchanged"),
+    ("output_bias_shape_1", "interface",
+     [Replace("backward", "np.sum(dz2, axis=1, keepdims=True)", "np.sum(dz2, axis=1)", count=1)],
+     {"q3": SLIP}, "the output bias gradient of shape (1,) instead of (1, 1), its value right: an interface "
+                   "slip"),
+    ("forward_a2_flat", "interface", [Replace("forward", "sigmoid(z2)", "sigmoid(z2).ravel()", count=1)],
+     {"q1": SLIP}, "the right probabilities of shape (m,) instead of (1, m): an interface slip"),
+    ("forward_extra_entry", "lenient", [ReturnDict("forward", "extra", ("x", "x"))],
+     {"q1": LENIENT}, "forward also returns the input x in its cache, every asked entry right: harmless"),
+])
