@@ -143,14 +143,15 @@ def test_master_notebook_is_what_the_spec_generates(exercise):
         f"{exercise}: run python -m autograder.builder.notebooks {exercise}"
 
 
-@pytest.mark.parametrize("exercise", MASTERS)
+@pytest.mark.parametrize("exercise", [e for e in MASTERS if (master_path(e).parent / "documented_numbers.json").exists()])
 def test_every_reproduced_ledger_number_is_in_a_public_test(exercise):
     nb = nbformat.read(master_path(exercise), as_version=4)
     public = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and "BEGIN TEST CONFIG" in c.source
                        and "hidden: false" in c.source)
     with open(master_path(exercise).parent / "documented_numbers.json") as f:
         entries = ledger_entries(json.load(f))  # incl. nested sections such as relu_mse_training's our_run
-    missing = [e["id"] for e in entries if e["status"] == "reproduced" and f"ledger_id={e['id']!r}" not in public]
+    missing = [e["id"] for e in entries if e["status"] == "reproduced" and f"'ledger_id': {e['id']!r}" not in public
+               and f"ledger_id={e['id']!r}" not in public]
     assert not missing, f"{exercise}: reproduced ledger entries with no public test: {missing}"
 
 
@@ -161,5 +162,5 @@ def test_every_question_has_points_and_public_and_hidden_tests(exercise):
         assert any(not t.hidden for t in q.tests), f"{exercise} {q.name}: no public test"
         assert any(t.hidden for t in q.tests), f"{exercise} {q.name}: no hidden test"
         if "backward" in [f.__name__ for f in q.functions]:
-            assert any("check_gradients_numerically" in t.body and t.hidden for t in q.tests), \
+            assert any(t.kind == "finite_differences" and t.hidden for t in q.tests), \
                 f"{exercise} {q.name}: backward without a finite-difference hidden test"
