@@ -893,11 +893,6 @@ def reference_variants(exercise, function, args):
     return copy.deepcopy(_memoised("variants", exercise, function, args, wrong_answers, compute))
 
 
-def random_arrays(rng, shapes, scale=1.0):
-    """{name: rng.normal(0, scale, shape)} for every (name, shape) in ``shapes``."""
-    return {name: rng.normal(0.0, scale, size=shape) for name, shape in shapes.items()}
-
-
 def check_against_reference(exercise, function, student, reference, cases, *, atol=ATOL, rtol=RTOL,
                             batch_size_of=None, diagnose=True):
     """Hidden test: the student's ``function`` agrees with ``reference`` on every case of args."""

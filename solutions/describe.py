@@ -92,21 +92,6 @@ class Ledger:
         return ("documented", label, view, e["printed"], options)
 
 
-    def check(self, entry_id, label, received_source, variants=None, batch_size=None):
-        """Source of one ``bc.check_documented`` call against ledger entry ``entry_id``."""
-        e = self.entries[entry_id]
-        if e["status"] != "reproduced":
-            raise ValueError(f"ledger entry {entry_id} is {e['status']!r}, not reproduced")
-        extra = ""
-        if variants:
-            extra += f", variants={lit(variants)}"
-        if batch_size:
-            extra += f", batch_size={batch_size}"
-        where = f"source={e['source']!r}" if "source" in e else f"cell={e['cell']!r}"  # source: not the seed's
-        return (f"bc.check_documented({label!r}, {received_source}, {lit(e['printed'])}, "
-                f"atol={e['atol']!r}, {where}, ledger_id={entry_id!r}{extra})")
-
-
 def public_variants(exercise, function, args):
     """Known wrong answers on public inputs (solutions.mistakes), computed now to embed as literals."""
     try:
@@ -195,28 +180,6 @@ class Reference(SimpleNamespace):
 HIDDEN_SEED = 20240601  # hidden inputs are drawn from this seed; the values never reach a student
 
 
-def hidden_reference_test(exercise, function, cases, *, name=None, needs=None, batch=None, points=2,
-                          atol=None, rtol=None, setup=""):
-    """A hidden test: the student's ``function`` against ``solutions.networks.<exercise>`` on
-    ``cases`` (Python source of a list of argument tuples, using ``rng``, ``ref`` and ``bc``).
-    ``batch``: source of a lambda giving the batch size from the arguments (for diagnosis)."""
-    options = ""
-    if batch:
-        options += f", batch_size_of={batch}"
-    if atol is not None:
-        options += f", atol={atol!r}"
-    if rtol is not None:
-        options += f", rtol={rtol!r}"
-    body = f"""\
-from solutions.networks import {exercise} as ref
-rng = np.random.default_rng({HIDDEN_SEED})
-{textwrap.dedent(setup).strip()}
-cases = {cases}
-bc.check_against_reference({exercise!r}, {function!r}, {function}, ref.{function}, cases{options})
-"""
-    return Test(name or f"test_{function}_hidden", tuple(needs or (function,)), body, points=points, hidden=True)
-
-
 def hidden_test(function, cases, *, name=None, needs=None, batch_of=None, points=2, atol=None, rtol=None):
     """A hidden test: the student's ``function`` against the reference's on the argument tuples that
     ``cases(rng)``, a function of the description, draws from the hidden seed. ``batch_of``:
@@ -238,7 +201,7 @@ def finite_difference_test(function, cases, *, name=None, tolerance=None, points
 
 
 def public_values_test(name, function, args, expected, *, needs=None, points=1, variants=None, batch_size=None,
-                       label=None, shape_label=None, extra=""):
+                       label=None, shape_label=None):
     """A public test: ``function(*args)`` against the reference's values on public inputs (literals).
     ``shape_label``: also check the exact shape and dtype kind of ``expected``, under that name."""
     arg_names = [f"arg{i}" for i in range(len(args))]
@@ -253,7 +216,6 @@ def public_values_test(name, function, args, expected, *, needs=None, points=1, 
 {assign}
 received = bc.call({function}, {function!r}, {', '.join(arg_names)})
 bc.check_public({label!r}, received, {lit(expected)}{options})
-{textwrap.dedent(extra).strip()}
 """
     if shape_label:
         kind = "int" if np.asarray(expected).dtype.kind in "iub" else "float"
