@@ -333,7 +333,8 @@ def test_worked_example_steps_check_views_of_the_results():
 def test_a_view_the_result_lacks_fails_with_a_message_not_a_traceback():
     steps = [("call", "out", "f", (1.0,)), ("public", "out[3]", ("result", "out", 3), 1.0, {})]
     assert "has no part 3" in failure(bc.check_worked_example, steps, functions={"f": lambda x: [x]})
-    steps = [("call", "out", "f", (1.0,)), ("public", "a @ b", ("matmul", ("value", np.ones((2, 3))), ("result", "out")), 1.0, {})]
+    product = ("matmul", ("value", np.ones((2, 3))), ("result", "out"))
+    steps = [("call", "out", "f", (1.0,)), ("public", "a @ b", product, 1.0, {})]
     assert "cannot compute it" in failure(bc.check_worked_example, steps, functions={"f": lambda x: np.ones(2)})
 
 

@@ -284,11 +284,9 @@ def _cases_backward(rng):
 
 def _cases_gradients(rng):
     """(arguments of backward, the exact loss of the parameters) on two problems."""
-    cases = []
-    for sizes in [(3, 4, 2, 3, 1), (2, 5, 4, 3, 6)]:
-        p, x, y = _random_problem(rng, *sizes)
-        cases.append(((p, ref.forward(p, x), x, y), lambda q, x=x, y=y: ref.exact_loss(ref.forward(q, x)["z3"], y)))
-    return cases
+    problems = [_random_problem(rng, *sizes) for sizes in [(3, 4, 2, 3, 1), (2, 5, 4, 3, 6)]]
+    return [((p, ref.forward(p, x), x, y), lambda q, x=x, y=y: ref.exact_loss(ref.forward(q, x)["z3"], y))
+            for p, x, y in problems]
 
 
 # ---------------------------------------------------------------- the questions

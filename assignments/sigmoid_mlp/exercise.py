@@ -318,11 +318,9 @@ def _cases_backward(rng):
 
 def _cases_gradients(rng):
     """(arguments of backward, the loss of the parameters) on two problems."""
-    cases = []
-    for sizes in [(3, 3, 3, 3, 1), (2, 4, 3, 5, 6)]:
-        p, x, y = _random_problem(rng, *sizes)
-        cases.append(((p, ref.forward(p, x), x, y), lambda q, x=x, y=y: ref.cross_entropy(ref.forward(q, x)["yhat"], y)))
-    return cases
+    problems = [_random_problem(rng, *sizes) for sizes in [(3, 3, 3, 3, 1), (2, 4, 3, 5, 6)]]
+    return [((p, ref.forward(p, x), x, y), lambda q, x=x, y=y: ref.cross_entropy(ref.forward(q, x)["yhat"], y))
+            for p, x, y in problems]
 
 
 def _cases_sgd_step(rng):

@@ -352,7 +352,8 @@ def _route(quantity, p1):
                                                  result("H", int(n) - 1))),
         (r"it(\d)_dh(\d)_dz\2_sample(\d)", "q2", lambda k, i, n: (
             f"dh_{i}/dz_{i} = silu'(z_{i}) of x({n}), iteration {k}", result(f"D{k}", (int(n) - 1, int(i))))),
-        (r"it1_z_sample(\d)", "q3", lambda n: (f"z = x W + b1 of x({n}) (row {n} of Z)", result("out", "Z", int(n) - 1))),
+        (r"it1_z_sample(\d)", "q3", lambda n: (f"z = x W + b1 of x({n}) (row {n} of Z)",
+                                              result("out", "Z", int(n) - 1))),
         (r"it1_f_sample(\d)", "q3", lambda n: (f"f = h U + b2 of x({n})", result("out", "f", int(n) - 1))),
         (r"it1_y_sample(\d)", "q3", lambda n: (f"p = sigmoid(f) of x({n}) (the worked example's y)",
                                               result("out", "p", int(n) - 1))),
@@ -362,7 +363,8 @@ def _route(quantity, p1):
                       operation("minus", value(1.0), result("out", "p", int(n) - 1))))),
         (r"it1_df_dh(\d)_sample(\d)", "q3", lambda i, n: (
             f"df/dh_{i} of x({n}) (= U[{i}]): change of your f over change of your H[:, {i}] when b1[{i}] moves",
-            operation("over", operation("minus", result(f"b1[{i}] + 1", "f", int(n) - 1), result("out", "f", int(n) - 1)),
+            operation("over", operation("minus", result(f"b1[{i}] + 1", "f", int(n) - 1),
+                                        result("out", "f", int(n) - 1)),
                       operation("minus", result(f"b1[{i}] + 1", "H", (int(n) - 1, int(i))),
                                 result("out", "H", (int(n) - 1, int(i))))))),
         (r"dz(\d)_dW(\d)(\d)_sample(\d)", "q3", lambda i, j, i2, n: (
@@ -379,7 +381,8 @@ def _route(quantity, p1):
             f"dL/db1[{i}] of x({n}) alone (backward on a batch of one), iteration 1",
             result(f"G1 of x({n})", "b1", (int(i),)))),
         (r"it(\d)_d(W|b1|U|b2)_sample(\d)", "q5", lambda k, name, n: (
-            f"dL/d{name} of x({n}) alone (backward on a batch of one), iteration {k}", result(f"G{k} of x({n})", name))),
+            f"dL/d{name} of x({n}) alone (backward on a batch of one), iteration {k}",
+            result(f"G{k} of x({n})", name))),
         (r"it1_d(W|b1|U|b2)", "q5", lambda name: (
             f"dL/d{name} of the batch (the mean over the three examples), iteration 1", result("G", name))),
         (r"it1_dL_dy_sample(\d)", "q5", lambda n: (
@@ -455,11 +458,9 @@ def _cases_backward(rng):
 
 def _cases_gradients(rng):
     """(arguments of backward, the loss of the parameters) on three problems."""
-    cases = []
-    for sizes in [(3, 2, 1), (3, 2, 3), (4, 5, 6)]:
-        p, X, y = _random_problem(rng, *sizes)
-        cases.append(((p, ref.forward(p, X), X, y), lambda q, X=X, y=y: ref.bce_loss(ref.forward(q, X)["p"], y)))
-    return cases
+    problems = [_random_problem(rng, *sizes) for sizes in [(3, 2, 1), (3, 2, 3), (4, 5, 6)]]
+    return [((p, ref.forward(p, X), X, y), lambda q, X=X, y=y: ref.bce_loss(ref.forward(q, X)["p"], y))
+            for p, X, y in problems]
 
 
 def _cases_momentum_step(rng):

@@ -326,11 +326,9 @@ def _cases_backward(rng):
 
 def _cases_gradients(rng):
     """(arguments of backward, the loss of the parameters) on two problems."""
-    cases = []
-    for sizes in [(2, 2, 3, 3), (3, 4, 2, 5)]:
-        p, X, Y = _random_problem(rng, *sizes)
-        cases.append(((p, ref.forward(p, X), X, Y), lambda q, X=X, Y=Y: ref.cross_entropy(ref.forward(q, X)["A2"], Y)))
-    return cases
+    problems = [_random_problem(rng, *sizes) for sizes in [(2, 2, 3, 3), (3, 4, 2, 5)]]
+    return [((p, ref.forward(p, X), X, Y), lambda q, X=X, Y=Y: ref.cross_entropy(ref.forward(q, X)["A2"], Y))
+            for p, X, Y in problems]
 
 
 # ---------------------------------------------------------------- the questions
@@ -373,8 +371,9 @@ def questions():
         ])
     docs = [ledger.entry(i, i.split("_")[0], result("out", i.split("_")[0]))
             for i in ("Z1_cell4", "A1_cell4", "Z2_cell4", "A2_cell4", "Z1_cell9", "A1_cell9", "Z2_cell9", "A2_cell9")]
+    A1_squared = operation("times", result("out", "A1"), result("out", "A1"))
     docs.append(ledger.entry("dA1dZ1", "tanh'(Z1) = 1 - A1**2 from your A1",
-                             operation("minus", value(1.0), operation("times", result("out", "A1"), result("out", "A1")))))
+                             operation("minus", value(1.0), A1_squared)))
     q3 = Question("q3", "the forward pass of a batch", r"""
         Write `forward(params, X)` for `X` of shape $(n_0, m)$ and return `{"Z1", "A1", "Z2", "A2"}`,
         each $(n_k, m)$. Use `np.tanh` and your `softmax`.
