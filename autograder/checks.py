@@ -893,11 +893,6 @@ def reference_variants(exercise, function, args):
     return copy.deepcopy(_memoised("variants", exercise, function, args, wrong_answers, compute))
 
 
-def random_arrays(rng, shapes, scale=1.0):
-    """{name: rng.normal(0, scale, shape)} for every (name, shape) in ``shapes``."""
-    return {name: rng.normal(0.0, scale, size=shape) for name, shape in shapes.items()}
-
-
 def check_against_reference(exercise, function, student, reference, cases, *, atol=ATOL, rtol=RTOL,
                             batch_size_of=None, diagnose=True):
     """Hidden test: the student's ``function`` agrees with ``reference`` on every case of args."""
@@ -984,6 +979,96 @@ def check_described_gradients(exercise, function, student, cases, *, tolerance=S
         check_gradients_numerically(function, grads, loss, args[0], tolerance=tolerance)
 
 
+# ----------------------------------------------------------------------------- worked examples
+
+def check_worked_example(steps, *, functions, exercise=None):
+    """A public test on the worked example, as data: ``steps`` run in order, each a tuple whose
+    first item names its kind. ``functions``: the student's functions the steps call, by name.
+
+    - ``("call", result, function, args)``: ``function(*args)`` (``call``); its value is ``result``.
+    - ``("structure", quantity, view, example)``: ``check_structure`` of the view against ``example``.
+    - ``("shape", quantity, view, shape, kind)``: ``check_shape_dtype``.
+    - ``("documented", quantity, view, printed, options)``: ``check_documented`` (a ledger entry;
+      ``options``: atol, cell or source, ledger_id, and variants or batch_size where known).
+    - ``("public", quantity, view, expected, options)``: ``check_public`` (options: variants, batch_size).
+    - ``("accept", view, alternative, code, message)``: if the view agrees with ``alternative`` (another
+      answer that is right too), note ``message`` and pass: the steps after it are not run.
+
+    A view names a part of the results (see ``view_value``): ``("result", name, *path)``,
+    ``("value", literal)``, or one of a few operations on views (``VIEW_OPERATIONS``).
+    """
+    results = {}
+    for step in steps:
+        kind = step[0]
+        if kind == "call":
+            _, result, name, args = step
+            results[result] = call(functions.get(name), name, *args, exercise=exercise)
+        elif kind == "structure":
+            _, quantity, view, example = step
+            check_structure(quantity, view_value(view, results, quantity), example)
+        elif kind == "shape":
+            _, quantity, view, shape, dtype_kind = step
+            check_shape_dtype(quantity, view_value(view, results, quantity), tuple(shape), dtype_kind)
+        elif kind == "documented":
+            _, quantity, view, printed, options = step
+            check_documented(quantity, view_value(view, results, quantity), printed, **options)
+        elif kind == "public":
+            _, quantity, view, expected, options = step
+            check_public(quantity, view_value(view, results, quantity), expected, **options)
+        elif kind == "accept":
+            _, view, alternative, code, message = step
+            if agrees(view_value(view, results, ""), alternative):
+                note(code, message)
+                return
+        else:
+            raise ValueError(f"unknown step {kind!r}")
+
+
+def _numbers(quantity, value):
+    return _as_array(quantity, value).astype(float)
+
+
+# The operations a view may apply, on float arrays of its views' values.
+VIEW_OPERATIONS = {
+    "sum": lambda q, v, axis=None: np.sum(_numbers(q, v), axis=axis),
+    "mean": lambda q, v, axis=None: np.mean(_numbers(q, v), axis=axis),
+    "minus": lambda q, a, b: _numbers(q, a) - _numbers(q, b),
+    "times": lambda q, a, b: _numbers(q, a) * _numbers(q, b),
+    "over": lambda q, a, b: _numbers(q, a) / _numbers(q, b),
+    "matmul": lambda q, a, b: _numbers(q, a) @ _numbers(q, b),
+    "total_size": lambda q, v, keys: sum(np.size(v[k]) for k in keys),
+}
+
+
+def view_value(view, results, quantity=""):
+    """The value a view names: ``("result", name, *path)`` is the result ``name`` indexed by each
+    step of ``path`` in turn (a dict key, an item, or an array index such as ``(0, 1)``);
+    ``("value", literal)`` is the literal; ``(operation, *views, *options)`` applies one of
+    ``VIEW_OPERATIONS`` to the values of its views (items that are tuples) and its options (the rest).
+    A part the student's result does not have fails the check with a message, never a traceback."""
+    kind = view[0]
+    if kind == "value":
+        return view[1]
+    if kind == "result":
+        value = results[view[1]]
+        for step in view[2:]:
+            try:
+                value = (_numbers(quantity, value) if isinstance(step, tuple) else value)[step]
+            except (KeyError, IndexError, TypeError, ValueError):
+                raise CheckFailure(f"{quantity}: your result has no part {step!r} (expected the structure "
+                                   "the question asks for).") from None
+        return value
+    operands = [view_value(v, results, quantity) if isinstance(v, tuple) else v for v in view[1:]]
+    try:
+        with np.errstate(all="ignore"):
+            return VIEW_OPERATIONS[kind](quantity, *operands)
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        if kind not in VIEW_OPERATIONS:
+            raise
+        raise CheckFailure(f"{quantity}: cannot compute it from your result ({type(error).__name__}: "
+                           f"{str(error)[:200]}); check the shapes the question asks for.") from None
+
+
 # ----------------------------------------------------------------------------- one exercise's checks
 
 class Bound:
@@ -1011,6 +1096,9 @@ class Bound:
 
     def check_described_gradients(self, function, student, cases, **options):
         return check_described_gradients(self.exercise, function, student, cases, **options)
+
+    def check_worked_example(self, steps, **functions):
+        return check_worked_example(steps, functions=functions, exercise=self.exercise)
 
 
 def for_exercise(exercise):

@@ -23,7 +23,9 @@ import numpy as np
 # ----------------------------------------------------------------------------- literals
 
 def lit(value):
-    """Python source for ``value`` (arrays, numbers, dicts, tuples, lists), exact to the last bit."""
+    """Python source for ``value`` (arrays, numbers, strings, None, dicts, tuples, lists), exact to the last bit."""
+    if value is None or isinstance(value, (str, bool)):
+        return repr(value)
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k!r}: {lit(v)}" for k, v in value.items()) + "}"
     if isinstance(value, tuple):
@@ -74,19 +76,20 @@ class Ledger:
     def reproduced(self):
         return [e for e in self.entries.values() if e["status"] == "reproduced"]
 
-    def check(self, entry_id, label, received_source, variants=None, batch_size=None):
-        """Source of one ``bc.check_documented`` call against ledger entry ``entry_id``."""
+    def entry(self, entry_id, label, view, variants=None, batch_size=None):
+        """A ``documented`` step of ``worked_example_test``: the part ``view`` of the student's
+        results against ledger entry ``entry_id``, with its printed value and tolerance."""
         e = self.entries[entry_id]
         if e["status"] != "reproduced":
             raise ValueError(f"ledger entry {entry_id} is {e['status']!r}, not reproduced")
-        extra = ""
+        options = {"atol": e["atol"]}
+        options.update({"source": e["source"]} if "source" in e else {"cell": e["cell"]})  # source: not the seed's
+        options["ledger_id"] = entry_id
         if variants:
-            extra += f", variants={lit(variants)}"
+            options["variants"] = variants
         if batch_size:
-            extra += f", batch_size={batch_size}"
-        where = f"source={e['source']!r}" if "source" in e else f"cell={e['cell']!r}"  # source: not the seed's
-        return (f"bc.check_documented({label!r}, {received_source}, {lit(e['printed'])}, "
-                f"atol={e['atol']!r}, {where}, ledger_id={entry_id!r}{extra})")
+            options["batch_size"] = batch_size
+        return ("documented", label, view, e["printed"], options)
 
 
 def public_variants(exercise, function, args):
@@ -115,11 +118,14 @@ def variants_of(variants, key, expected):
 
 @dataclass
 class Test:
+    """One test cell, made by the constructors below (a description never writes a body): ``body``
+    is one or two calls of ``backprop_checks`` with literal data."""
     name: str            # the test function's name (unique within the notebook)
     needs: tuple         # the student's functions it receives, by name
     body: str            # the test function's body (imports of numpy as np, backprop_checks as bc are added)
     points: float = 1
     hidden: bool = False
+    kind: str = ""       # the constructor that made it: "values", "hidden", "finite_differences", ...
 
 
 @dataclass
@@ -176,28 +182,6 @@ class Reference(SimpleNamespace):
 HIDDEN_SEED = 20240601  # hidden inputs are drawn from this seed; the values never reach a student
 
 
-def hidden_reference_test(exercise, function, cases, *, name=None, needs=None, batch=None, points=2,
-                          atol=None, rtol=None, setup=""):
-    """A hidden test: the student's ``function`` against ``solutions.networks.<exercise>`` on
-    ``cases`` (Python source of a list of argument tuples, using ``rng``, ``ref`` and ``bc``).
-    ``batch``: source of a lambda giving the batch size from the arguments (for diagnosis)."""
-    options = ""
-    if batch:
-        options += f", batch_size_of={batch}"
-    if atol is not None:
-        options += f", atol={atol!r}"
-    if rtol is not None:
-        options += f", rtol={rtol!r}"
-    body = f"""\
-from solutions.networks import {exercise} as ref
-rng = np.random.default_rng({HIDDEN_SEED})
-{textwrap.dedent(setup).strip()}
-cases = {cases}
-bc.check_against_reference({exercise!r}, {function!r}, {function}, ref.{function}, cases{options})
-"""
-    return Test(name or f"test_{function}_hidden", tuple(needs or (function,)), body, points=points, hidden=True)
-
-
 def hidden_test(function, cases, *, name=None, needs=None, batch_of=None, points=2, atol=None, rtol=None):
     """A hidden test: the student's ``function`` against the reference's on the argument tuples that
     ``cases(rng)``, a function of the description, draws from the hidden seed. ``batch_of``:
@@ -205,7 +189,8 @@ def hidden_test(function, cases, *, name=None, needs=None, batch_of=None, points
     options = "".join(f", {k}={v!r}" for k, v in (("batch_of", batch_of), ("atol", atol), ("rtol", rtol))
                       if v is not None)
     body = f"bc.check_described_cases({function!r}, {function}, {cases.__name__!r}{options})\n"
-    return Test(name or f"test_{function}_hidden", tuple(needs or (function,)), body, points=points, hidden=True)
+    return Test(name or f"test_{function}_hidden", tuple(needs or (function,)), body, points=points, hidden=True,
+                kind="hidden")
 
 
 def finite_difference_test(function, cases, *, name=None, tolerance=None, points=2):
@@ -213,12 +198,14 @@ def finite_difference_test(function, cases, *, name=None, tolerance=None, points
     loss, on the (arguments, loss of the parameters) pairs ``cases(rng)`` draws."""
     options = f", tolerance={tolerance!r}" if tolerance is not None else ""
     body = f"bc.check_described_gradients({function!r}, {function}, {cases.__name__!r}{options})\n"
-    return Test(name or f"test_{function}_finite_differences", (function,), body, points=points, hidden=True)
+    return Test(name or f"test_{function}_finite_differences", (function,), body, points=points, hidden=True,
+                kind="finite_differences")
 
 
 def public_values_test(name, function, args, expected, *, needs=None, points=1, variants=None, batch_size=None,
-                       label=None, extra=""):
-    """A public test: ``function(*args)`` against the reference's values on public inputs (literals)."""
+                       label=None, shape_label=None):
+    """A public test: ``function(*args)`` against the reference's values on public inputs (literals).
+    ``shape_label``: also check the exact shape and dtype kind of ``expected``, under that name."""
     arg_names = [f"arg{i}" for i in range(len(args))]
     assign = "\n".join(f"{n} = {lit(a)}" for n, a in zip(arg_names, args))
     label = label or f"{function}({', '.join(_arg_label(a) for a in args)})"
@@ -231,9 +218,11 @@ def public_values_test(name, function, args, expected, *, needs=None, points=1, 
 {assign}
 received = bc.call({function}, {function!r}, {', '.join(arg_names)})
 bc.check_public({label!r}, received, {lit(expected)}{options})
-{textwrap.dedent(extra).strip()}
 """
-    return Test(name, tuple(needs or (function,)), body, points=points)
+    if shape_label:
+        kind = "int" if np.asarray(expected).dtype.kind in "iub" else "float"
+        body += f"bc.check_shape_dtype({shape_label!r}, received, {np.shape(expected)!r}, {kind!r})\n"
+    return Test(name, tuple(needs or (function,)), body, points=points, kind="values")
 
 
 def public_structure_test(name, function, args, example, *, needs=None, points=1, label=None):
@@ -246,7 +235,7 @@ def public_structure_test(name, function, args, example, *, needs=None, points=1
 received = bc.call({function}, {function!r}, {', '.join(arg_names)})
 bc.check_interface({label!r}, received, {lit(example)})
 """
-    return Test(name, tuple(needs or (function,)), body, points=points)
+    return Test(name, tuple(needs or (function,)), body, points=points, kind="structure")
 
 
 def _arg_label(value):
@@ -265,4 +254,68 @@ def inputs_unchanged_test(name, function, args, arg_names, *, points=1, label=No
 {assign}
 bc.check_inputs_unchanged({function}, {function!r}, {', '.join(arg_names)}, names={list(arg_names)!r})
 """
-    return Test(name, (function,), body, points=points)
+    return Test(name, (function,), body, points=points, kind="inputs_unchanged")
+
+
+
+# ----------------------------------------------------------------------------- worked-example tests
+# A public test on the worked example is a list of steps, plain data that ``bc.check_worked_example``
+# runs in order (see its docstring): calls of the student's functions on literal arguments, then
+# checks of parts of what they returned (views), each against a value computed here from ``ref`` or
+# printed in the ledger (``Ledger.entry``).
+
+def worked_example_test(name, steps, *, points=1):
+    """A public test: ``steps`` (made with the functions below) on the worked example, one call of
+    ``bc.check_worked_example``. It receives the student's functions its calls name."""
+    needs = tuple(dict.fromkeys(step[2] for step in steps if step[0] == "call"))
+    names = [f"{step[0]}_{i}" for i, step in enumerate(steps, start=1)]  # one line per step: readable
+    body = "".join(f"{n} = {lit(step)}\n" for n, step in zip(names, steps))
+    body += f"bc.check_worked_example([{', '.join(names)}], {', '.join(f'{n}={n}' for n in needs)})\n"
+    return Test(name, needs, body, points=points, kind="worked_example")
+
+
+def call(result, function, args):
+    """Step: the student's ``function(*args)``; later views name its value ``result``."""
+    return ("call", result, function, tuple(args))
+
+
+def structure(quantity, view, example):
+    """Step: the view can be compared with ``example`` (keys, lengths, shapes up to singletons)."""
+    return ("structure", quantity, view, example)
+
+
+def shape(quantity, view, shape_, kind="float"):
+    """Step: the view is an array of exactly ``shape_`` with a ``kind`` ("float" or "int") dtype."""
+    return ("shape", quantity, view, tuple(shape_), kind)
+
+
+def public(quantity, view, expected, *, variants=None, batch_size=None):
+    """Step: the view agrees with ``expected`` (the reference's value); a known wrong variant is named."""
+    options = {}
+    if variants:
+        options["variants"] = variants
+    if batch_size:
+        options["batch_size"] = batch_size
+    return ("public", quantity, view, expected, options)
+
+
+def accept(view, alternative, code, message):
+    """Step: a view that agrees with ``alternative`` (another right answer) passes with a note."""
+    return ("accept", view, alternative, code, message)
+
+
+def result(name, *path):
+    """View: the value of the call ``name``, indexed by each item of ``path`` in turn (a dict key, an
+    item number, or an array index such as ``(0, 1)``)."""
+    return ("result", name, *path)
+
+
+def value(literal):
+    """View: a value known now (an input of the test, or one computed from it)."""
+    return ("value", literal)
+
+
+def operation(name, *operands):
+    """View: ``name`` (one of ``backprop_checks.VIEW_OPERATIONS``: sum, mean, minus, times, over, matmul,
+    total_size) applied to ``operands``, views and options (an axis, a list of keys)."""
+    return (name, *operands)

@@ -13,7 +13,6 @@ Run ``python -m solutions.ledger`` for the per-seed counts.
 """
 import json
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 

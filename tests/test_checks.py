@@ -250,7 +250,8 @@ def test_a_failure_fits_one_screen():
 
 
 def test_test_cells_echo_a_short_line_on_failure():
-    from autograder.builder.notebooks import Test, test_source
+    from autograder.builder.notebooks import test_source
+    from solutions.describe import Test
     body = f"received = bc.call(f, 'f', 1.0)\nbc.check_public('f(1)', received, np.array({[float(i) for i in range(200)]}))"
     source = test_source(Test("test_f", ("f",), body), "sigmoid_mlp")
     check_line = next(line for line in source.splitlines() if "check_public" in line)
@@ -310,3 +311,38 @@ def test_binding_fast_path_agrees_with_signature_bind_and_shared_lookup_is_not_c
     a3 = ref.forward(params, x)["a3"]
     shared = table.lookup_shared("softmax", (a3,), {})[1]
     assert shared is table.entries["softmax"][0][1] and table.lookup("softmax", (a3,), {})[1] is not shared
+
+
+# ----------------------------------------------------------------------------- worked examples as data
+
+def _steps(expected_sum):
+    return [("call", "out", "f", (np.array([1.0, 2.0]),)),
+            ("structure", "f(x)", ("result", "out"), {"y": np.zeros(2)}),
+            ("documented", "sum of y", ("sum", ("result", "out", "y")), expected_sum,
+             {"atol": 1e-12, "cell": "In [1]", "ledger_id": "y_sum"}),
+            ("public", "y[1] over y[0]", ("over", ("result", "out", "y", 1), ("result", "out", "y", 0)), 2.0, {})]
+
+
+def test_worked_example_steps_check_views_of_the_results():
+    bc.check_worked_example(_steps(6.0), functions={"f": lambda x: {"y": 2 * x}})
+    text = failure(bc.check_worked_example, _steps(7.0), functions={"f": lambda x: {"y": 2 * x}})
+    assert text.startswith("sum of y: wrong values.") and "documented in the worked example (In [1])" in text
+    assert "missing ['y']" in failure(bc.check_worked_example, _steps(6.0), functions={"f": lambda x: {"z": x}})
+    assert "f is not defined" in failure(bc.check_worked_example, _steps(6.0), functions={})
+
+
+def test_a_view_the_result_lacks_fails_with_a_message_not_a_traceback():
+    steps = [("call", "out", "f", (1.0,)), ("public", "out[3]", ("result", "out", 3), 1.0, {})]
+    assert "has no part 3" in failure(bc.check_worked_example, steps, functions={"f": lambda x: [x]})
+    product = ("matmul", ("value", np.ones((2, 3))), ("result", "out"))
+    steps = [("call", "out", "f", (1.0,)), ("public", "a @ b", product, 1.0, {})]
+    assert "cannot compute it" in failure(bc.check_worked_example, steps, functions={"f": lambda x: np.ones(2)})
+
+
+def test_an_accepted_alternative_passes_with_a_note_and_skips_the_rest():
+    steps = [("call", "out", "f", (1.0,)), ("accept", ("result", "out"), 3.0, "other-answer", "also right"),
+             ("public", "f(1)", ("result", "out"), 2.0, {})]
+    bc.collect_notes()
+    bc.check_worked_example(steps, functions={"f": lambda x: 3.0})
+    assert bc.take_notes() == [{"code": "other-answer", "message": "also right"}]
+    assert "f(1): wrong values." in failure(bc.check_worked_example, steps, functions={"f": lambda x: 4.0})

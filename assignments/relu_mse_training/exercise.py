@@ -13,10 +13,11 @@ plainly; ``seed_backward`` reproduces it so the tests can show by how much it is
 import numpy as np
 
 from solutions import activations, training
-from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants, variants_of
-from solutions.describe import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
-                                public_values_test)
-from solutions.gradcheck import numerical_gradients
+from solutions.describe import (call, finite_difference_test, hidden_test, inputs_unchanged_test,
+                                Ledger, public, public_structure_test, public_values_test,
+                                public_variants, Question, Reference, result, shape, structure,
+                                variants_of, worked_example_test)
+from solutions.gradcheck import KINKED_TOLERANCE, numerical_gradients
 from solutions.layers import affine_backward
 from solutions.losses import mean_squared_error
 from solutions.network import Layer, Network
@@ -30,9 +31,7 @@ EPOCHS = 100
 LOSS_EPOCHS_RECORDED = 100  # our run: the loss before every update
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 # hidden cases: (inputs n0, hidden n1, outputs n2, batch m)
-SIZES = "[(3, 4, 1, 4), (3, 4, 1, 1), (5, 6, 1, 7), (2, 3, 2, 5), (4, 8, 3, 10)]"
-PARAMS = "bc.random_arrays(rng, {'W1': (n1, n0), 'b1': (n1, 1), 'W2': (n2, n1), 'b2': (n2, 1)})"
-TARGETS = "rng.integers(0, 2, size=(n2, m)).astype(float)"
+SIZES = [(3, 4, 1, 4), (3, 4, 1, 1), (5, 6, 1, 7), (2, 3, 2, 5), (4, 8, 3, 10)]
 
 WORKED_DATA = """
 import numpy as np
@@ -131,10 +130,6 @@ def finite_difference_values():
     return {f"our_d{name}_epoch_0": fd[name] for name in PARAM_NAMES}
 
 
-def _dedent(block):
-    return block.replace("\n                ", "\n")
-
-
 # ---------------------------------------------------------------- model answers (the master notebook's solutions)
 
 def forward(params, X):
@@ -228,6 +223,51 @@ def _worked_params():
     return expected
 
 
+# ---------------------------------------------------------------- hidden inputs, drawn by the grader
+
+def _random_params(rng, n0, n1, n2):
+    return {"W1": rng.normal(size=(n1, n0)), "b1": rng.normal(size=(n1, 1)),
+            "W2": rng.normal(size=(n2, n1)), "b2": rng.normal(size=(n2, 1))}
+
+
+def _random_problem(rng, n0, n1, n2, m):
+    """(params, X, y) of the given sizes, targets in {0, 1}."""
+    return _random_params(rng, n0, n1, n2), rng.normal(size=(n0, m)), rng.integers(0, 2, size=(n2, m)).astype(float)
+
+
+def _cases_forward(rng):
+    return [(p, X) for p, X, _ in (_random_problem(rng, *sizes) for sizes in SIZES)]
+
+
+def _cases_mse_loss(rng):
+    return [(rng.uniform(size=(n, m)), rng.integers(0, 2, size=(n, m)).astype(float))
+            for n, m in [(1, 4), (1, 1), (3, 7), (2, 9)]]
+
+
+def _cases_backward(rng):
+    return [(p, ref.forward(p, X), X, y) for p, X, y in (_random_problem(rng, *sizes) for sizes in SIZES)]
+
+
+def _cases_gradients(rng):
+    """(arguments of backward, the loss of the parameters): our seeded start and three random problems."""
+    problems = [(ref.initial_params(), *ref.inputs())]
+    problems += [_random_problem(rng, *sizes) for sizes in [(3, 4, 1, 4), (2, 5, 2, 6), (4, 3, 1, 1)]]
+    return [((p, ref.forward(p, X), X, y), lambda q, X=X, y=y: ref.mse_loss(ref.forward(q, X)["a2"], y))
+            for p, X, y in problems]
+
+
+def _cases_gradient_descent_step(rng):
+    return [(_random_params(rng, n0, n1, n2), _random_params(rng, n0, n1, n2), lr)
+            for n0, n1, n2, lr in [(3, 4, 1, 0.3), (5, 2, 3, 0.01), (2, 7, 1, 1.5)]]
+
+
+def _cases_train(rng):
+    return [(*_random_problem(rng, n0, n1, n2, m), lr, epochs) for n0, n1, n2, m, lr, epochs in
+            [(3, 4, 1, 4, 0.3, 1), (3, 4, 1, 4, 0.3, 25), (5, 6, 2, 7, 0.1, 10), (2, 3, 1, 1, 1.0, 5)]]
+
+
+# ---------------------------------------------------------------- the questions
+
 def questions():
     ledger = Ledger(EXERCISE)
     params = _worked_params()
@@ -247,8 +287,7 @@ def questions():
                                   label="forward(params, X) on the worked batch"),
             public_values_test("test_forward_public", "forward", (params, X), cache,
                                label="forward(params, X) on the worked batch"),
-            hidden_reference_test(EXERCISE, "forward", f"[({PARAMS}, rng.normal(size=(n0, m))) for n0, n1, n2, m in {SIZES}]",
-                                  batch="lambda params, X: X.shape[1]", points=2),
+            hidden_test("forward", _cases_forward, batch_of=(1, 1), points=2),
         ], after="""
         cache = forward(params, X)
         cache["a2"].round(4)
@@ -261,24 +300,18 @@ def questions():
         how many examples or outputs there are), returned as a Python `float`. At our start the worked
         batch's loss is $0.23611\ldots$
         """, mse_loss, [
-            Test("test_mse_loss_documented", ("mse_loss",), _dedent(f"""
-                loss = bc.call(mse_loss, 'mse_loss', {lit(cache['a2'])}, {lit(y)})
-                bc.check_shape_dtype('mse_loss(a2, y)', loss, (), 'float')
-                {ledger.check('our_loss_epoch_0', 'mse_loss(a2, y) at our seeded start (before update 1)', 'loss')}
-                """), points=1),
+            worked_example_test("test_mse_loss_documented", [
+                call("loss", "mse_loss", (cache["a2"], y)),
+                shape("mse_loss(a2, y)", result("loss"), ()),
+                ledger.entry("our_loss_epoch_0", "mse_loss(a2, y) at our seeded start (before update 1)",
+                             result("loss")),
+            ], points=1),
             public_values_test("test_mse_loss_two_outputs", "mse_loss", (a2b, yb), ref.mse_loss(a2b, yb),
                                label="mse_loss(a2, y) with 2 outputs and 3 examples (mean over all 6 entries)"),
-            hidden_reference_test(EXERCISE, "mse_loss",
-                                  "[(rng.uniform(size=(n, m)), rng.integers(0, 2, size=(n, m)).astype(float))"
-                                  " for n, m in [(1, 4), (1, 1), (3, 7), (2, 9)]]",
-                                  batch="lambda a2, y: a2.shape[1]", points=1),
+            hidden_test("mse_loss", _cases_mse_loss, batch_of=(0, 1), points=1),
         ])
 
     var = public_variants(EXERCISE, "backward", (params, cache, X, y))
-    grad_docs = "\n".join(
-        ledger.check(f"our_d{name}_epoch_0", f"d(mse)/d{name} at our seeded start", f"grads[{name!r}]",
-                     variants=variants_of(var, name, grads[name]), batch_size=X.shape[1])
-        for name in PARAM_NAMES)
     q3 = Question("q3", "backpropagation: the true gradients of the mean loss", r"""
         Write `backward(params, cache, X, y)`, where `cache` is what your `forward` returned, and return
         `{"W1": ..., "b1": ..., "W2": ..., "b2": ...}`: the gradients of `mse_loss` (the **mean** over the
@@ -299,31 +332,15 @@ def questions():
         """, backward, [
             public_structure_test("test_backward_shapes", "backward", (params, cache, X, y), grads,
                                   label="backward(params, cache, X, y) on the worked batch"),
-            Test("test_backward_documented", ("backward",), _dedent(f"""
-                params = {lit(params)}
-                cache = {lit(cache)}
-                X = {lit(X)}
-                y = {lit(y)}
-                grads = bc.call(backward, 'backward', params, cache, X, y)
-                bc.check_structure('backward(params, cache, X, y)', grads, {lit(grads)})
-                {grad_docs}
-                """), points=2),
-            hidden_reference_test(EXERCISE, "backward", f"""[(p, ref.forward(p, X), X, y) for p, X, y in
-                [({PARAMS}, rng.normal(size=(n0, m)), {TARGETS}) for n0, n1, n2, m in {SIZES}]]""",
-                                  batch="lambda params, cache, X, y: X.shape[1]", points=2),
-            Test("test_backward_finite_differences", ("backward",), f"""
-                from solutions.networks import relu_mse_training as ref
-                rng = np.random.default_rng(17)
-                X0, y0 = ref.inputs()
-                cases = [(ref.initial_params(), X0, y0)]
-                for n0, n1, n2, m in [(3, 4, 1, 4), (2, 5, 2, 6), (4, 3, 1, 1)]:
-                    cases.append(({PARAMS}, rng.normal(size=(n0, m)), {TARGETS}))
-                for params, X, y in cases:
-                    grads = bc.call(backward, 'backward', params, ref.forward(params, X), X, y)
-                    bc.check_gradients_numerically('backward', grads,
-                        lambda p: ref.mse_loss(ref.forward(p, X)['a2'], y), params,
-                        tolerance=bc.KINKED_FD_TOLERANCE)
-                """, points=2, hidden=True),
+            worked_example_test("test_backward_documented", [
+                call("grads", "backward", (params, cache, X, y)),
+                structure("backward(params, cache, X, y)", result("grads"), grads),
+                *[ledger.entry(f"our_d{name}_epoch_0", f"d(mse)/d{name} at our seeded start", result("grads", name),
+                               variants=variants_of(var, name, grads[name]), batch_size=X.shape[1])
+                  for name in PARAM_NAMES],
+            ], points=2),
+            hidden_test("backward", _cases_backward, batch_of=(2, 1), points=2),
+            finite_difference_test("backward", _cases_gradients, tolerance=KINKED_TOLERANCE, points=2),
         ], after="""
         grads = backward(params, cache, X, y)
         # the original worked example's formulas, for comparison: no 1/N, a sum for dW, a mean for db
@@ -344,9 +361,7 @@ def questions():
             public_values_test("test_gradient_descent_step_public", "gradient_descent_step", (params, grads, lr),
                                stepped, label="gradient_descent_step(params, grads, 0.3) at our seeded start",
                                variants=var_step),
-            hidden_reference_test(EXERCISE, "gradient_descent_step",
-                                  f"[({PARAMS}, {PARAMS}, lr) for n0, n1, n2, lr in "
-                                  "[(3, 4, 1, 0.3), (5, 2, 3, 0.01), (2, 7, 1, 1.5)]]", points=1),
+            hidden_test("gradient_descent_step", _cases_gradient_descent_step, points=1),
             inputs_unchanged_test("test_gradient_descent_step_leaves_params", "gradient_descent_step",
                                   (params, grads, lr), ("params", "grads", "lr")),
         ])
@@ -354,10 +369,6 @@ def questions():
     var_train = public_variants(EXERCISE, "train", (params, X, y, lr, epochs))
     loss_variants = variants_of(var_train, 1, np.array(losses))
     param_variants = {code: wrong[0] for code, wrong in var_train.items()} or None
-    loss_docs = "\n".join(
-        ledger.check(f"our_loss_epoch_{k}", f"losses[{k}] (the loss before update {k + 1} of our run)",
-                     f"losses[{k}]")
-        for k in range(LOSS_EPOCHS_RECORDED))
     train_label = f"train(params, X, y, {lr}, {epochs}) from our seeded start"
     q5 = Question("q5", "the training loop", rf"""
         Write `train(params, X, y, lr, epochs)`: repeat `epochs` times: run `forward`, record the loss
@@ -371,23 +382,15 @@ def questions():
         """, train, [
             public_structure_test("test_train_interface", "train", (params, X, y, lr, epochs), (final, losses),
                                   label=f"train(params, X, y, {lr}, {epochs}): (dict of arrays, losses)"),
-            Test("test_train_documented", ("train",), _dedent(f"""
-                params = {lit(params)}
-                X = {lit(X)}
-                y = {lit(y)}
-                out = bc.call(train, 'train', params, X, y, {lr!r}, {epochs!r})
-                bc.check_structure({train_label!r}, out, ({lit(final)}, np.zeros({epochs})))
-                final, losses = out
-                bc.check_public({train_label + ': the losses'!r}, losses, {lit(np.array(losses))},
-                                variants={lit(loss_variants)})
-                bc.check_public({train_label + ': the final params'!r}, final, {lit(final)},
-                                variants={lit(param_variants)})
-                {loss_docs}
-                """), points=2),
-            hidden_reference_test(EXERCISE, "train",
-                                  f"[({PARAMS}, rng.normal(size=(n0, m)), {TARGETS}, lr, epochs) for n0, n1, n2, m, lr, epochs in "
-                                  "[(3, 4, 1, 4, 0.3, 1), (3, 4, 1, 4, 0.3, 25), (5, 6, 2, 7, 0.1, 10), (2, 3, 1, 1, 1.0, 5)]]",
-                                  batch="lambda params, X, y, lr, epochs: X.shape[1]", points=2),
+            worked_example_test("test_train_documented", [
+                call("out", "train", (params, X, y, lr, epochs)),
+                structure(train_label, result("out"), (final, np.zeros(epochs))),
+                public(train_label + ": the losses", result("out", 1), np.array(losses), variants=loss_variants),
+                public(train_label + ": the final params", result("out", 0), final, variants=param_variants),
+                *[ledger.entry(f"our_loss_epoch_{k}", f"losses[{k}] (the loss before update {k + 1} of our run)",
+                               result("out", 1, k)) for k in range(LOSS_EPOCHS_RECORDED)],
+            ], points=2),
+            hidden_test("train", _cases_train, batch_of=(1, 1), points=2),
         ], after=f"""
         trained, losses = train(params, X, y, lr={lr}, epochs={epochs})
         print("loss before update 1:  ", losses[0])

@@ -12,9 +12,11 @@ loss sum(g * z3(params)) with g = (rounded a3 - y) / batch held fixed -- not of 
 import numpy as np
 
 from solutions import activations
-from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants, variants_of
-from solutions.describe import hidden_reference_test, public_structure_test, public_values_test
-from solutions.gradcheck import numerical_gradient, numerical_gradients
+from solutions.describe import (accept, call, finite_difference_test, hidden_test, Ledger,
+                                operation, public, public_structure_test, public_values_test,
+                                public_variants, Question, Reference, result, structure, value,
+                                variants_of, worked_example_test)
+from solutions.gradcheck import KINKED_TOLERANCE, numerical_gradient, numerical_gradients
 from solutions.losses import cross_entropy
 from solutions.network import Layer, Network
 from solutions.softmax import softmax as column_softmax
@@ -23,10 +25,7 @@ EXERCISE = "relu_softmax"
 SEED_FILE = "001_a30e06baf39e9e6c.txt"
 SEED_ROUNDING = 1  # decimals the notebook rounds the softmax output to (cell In [13])
 FILES = ()
-SIZES = "[(3, 4, 2, 3, 1), (4, 5, 3, 2, 1), (2, 6, 4, 5, 4), (5, 3, 7, 3, 9)]"
-PARAMS = ("bc.random_arrays(rng, {'W1': (n1, n0), 'b1': (n1, 1), 'W2': (n2, n1), 'b2': (n2, 1), "
-          "'W3': (n3, n2), 'b3': (n3, 1)})")
-ONE_HOT = "np.eye(n3)[:, rng.integers(0, n3, size=m)]"
+SIZES = [(3, 4, 2, 3, 1), (4, 5, 3, 2, 1), (2, 6, 4, 5, 4), (5, 3, 7, 3, 9)]  # hidden cases: n0, n1, n2, n3, m
 
 
 # ---------------------------------------------------------------- the reference, from building blocks
@@ -244,6 +243,40 @@ def intro():
     ]
 
 
+# ---------------------------------------------------------------- hidden inputs, drawn by the grader
+
+def _random_problem(rng, n0, n1, n2, n3, m):
+    """(params, x, one-hot y) of the given sizes."""
+    shapes = {"W1": (n1, n0), "b1": (n1, 1), "W2": (n2, n1), "b2": (n2, 1), "W3": (n3, n2), "b3": (n3, 1)}
+    params = {name: rng.normal(size=shape) for name, shape in shapes.items()}
+    return params, rng.normal(size=(n0, m)), np.eye(n3)[:, rng.integers(0, n3, size=m)]
+
+
+def _cases_elementwise(rng):
+    return [(rng.normal(size=s),) for s in [(4,), (3, 5), (2, 3, 4)]]
+
+
+def _cases_softmax(rng):
+    return [(rng.normal(0, 2, size=s),) for s in [(3, 1), (5, 4), (2, 7)]] + [(rng.normal(size=(4, 3)) * 1000,)]
+
+
+def _cases_forward(rng):
+    return [(p, x) for p, x, _ in (_random_problem(rng, *sizes) for sizes in SIZES)]
+
+
+def _cases_backward(rng):
+    return [(p, ref.forward(p, x), x, y) for p, x, y in (_random_problem(rng, *sizes) for sizes in SIZES)]
+
+
+def _cases_gradients(rng):
+    """(arguments of backward, the exact loss of the parameters) on two problems."""
+    problems = [_random_problem(rng, *sizes) for sizes in [(3, 4, 2, 3, 1), (2, 5, 4, 3, 6)]]
+    return [((p, ref.forward(p, x), x, y), lambda q, x=x, y=y: ref.exact_loss(ref.forward(q, x)["z3"], y))
+            for p, x, y in problems]
+
+
+# ---------------------------------------------------------------- the questions
+
 def questions():
     ledger = Ledger(EXERCISE)
     params, x, y = ref.initial_params(), ref.worked_x(), ref.worked_y()
@@ -256,17 +289,15 @@ def questions():
         Write `relu(z)`: $\max(0, z)$ elementwise, for an array of any shape (floats in, floats out).
         """, relu, [
             public_values_test("test_relu_public", "relu", (z,), ref.relu(z)),
-            hidden_reference_test(EXERCISE, "relu", "[(rng.normal(size=s),) for s in [(4,), (3, 5), (2, 3, 4)]]",
-                                  points=1),
+            hidden_test("relu", _cases_elementwise, points=1),
         ])
     q2 = Question("q2", "the derivative of ReLU", r"""
         Write `relu_derivative(z)`: `1.0` where $z > 0$ and `0.0` elsewhere, including at $z = 0$.
         Return floats (not booleans), with the shape of `z`.
         """, relu_derivative, [
             public_values_test("test_relu_derivative_public", "relu_derivative", (z,), ref.relu_derivative(z),
-                               extra=f"bc.check_shape_dtype('relu_derivative(z)', received, {z.shape}, 'float')"),
-            hidden_reference_test(EXERCISE, "relu_derivative",
-                                  "[(rng.normal(size=s),) for s in [(4,), (3, 5), (2, 3, 4)]]", points=1),
+                               shape_label="relu_derivative(z)"),
+            hidden_test("relu_derivative", _cases_elementwise, points=1),
         ])
     zs = np.array([[1.0, 2.0], [1.0, -3.0], [-3.0, 900.0]])
     q3 = Question("q3", "the softmax, column by column", r"""
@@ -279,37 +310,33 @@ def questions():
             public_values_test("test_softmax_small_scores", "softmax", (zs[:, :1],), ref.softmax(zs[:, :1]),
                                label="softmax(z) on small scores (no overflow possible)",
                                variants=public_variants(EXERCISE, "softmax", (zs[:, :1],))),
-            hidden_reference_test(EXERCISE, "softmax",
-                                  "[(rng.normal(0, 2, size=s),) for s in [(3, 1), (5, 4), (2, 7)]]"
-                                  " + [(rng.normal(size=(4, 3)) * 1000,)]", points=1),
+            hidden_test("softmax", _cases_softmax, points=1),
         ])
-    docs = "\n".join(ledger.check(i, i, f"out[{i!r}]") for i in ("z1", "a1", "z2", "a2"))
     q4 = Question("q4", "the forward pass", r"""
         Write `forward(params, x)` for `x` of shape $(3, m)$ (any batch size, any layer widths) and return
         `{"z1", "a1", "z2", "a2", "z3", "a3"}`, each $(n_k, m)$, with `a3` the exact softmax.
         The worked example gives $z_1 = (-1, 3, 5, 3)^\top$, $a_1 = (0, 3, 5, 3)^\top$, $z_2 = a_2 = (2, 4)^\top$.
         """, forward, [
-            Test("test_forward_documented", ("forward",), f"""
-                params = {lit(params)}
-                x = {lit(x)}
-                out = bc.call(forward, 'forward', params, x)
-                bc.check_structure('forward(params, x)', out, {lit(cache)})
-                {docs}
-                bc.check_public('forward(params, x)', out, {lit(cache)})
-                """.replace("\n                ", "\n"), points=2),
-            hidden_reference_test(EXERCISE, "forward", f"[({PARAMS}, rng.normal(size=(n0, m))) for n0, n1, n2, n3, m in {SIZES}]",
-                                  batch="lambda params, x: x.shape[1]", points=2),
+            worked_example_test("test_forward_documented", [
+                call("out", "forward", (params, x)),
+                structure("forward(params, x)", result("out"), cache),
+                *[ledger.entry(name, name, result("out", name)) for name in ("z1", "a1", "z2", "a2")],
+                public("forward(params, x)", result("out"), cache),
+            ], points=2),
+            hidden_test("forward", _cases_forward, batch_of=(1, 1), points=2),
         ], after="""
         cache = forward(params, x)
         cache["a3"].ravel()
         """)
     var = public_variants(EXERCISE, "backward", (params, seed_cache, x, y))
-    grad_docs = "\n".join([
-        ledger.check("dL_dz3", "dL/dz3 (= your dL/db3, one example)", "grads['b3']"),
-        ledger.check("dL_da2", "dL/da2 = W3^T dL/dz3 (from your dL/db3)", "params['W3'].T @ np.asarray(grads['b3'])"),
-        ledger.check("dL_db2", "dL/db2", "grads['b2']", variants=variants_of(var, "b2", grads["b2"])),
-        ledger.check("dL_da1", "dL/da1 = W2^T dL/dz2 (from your dL/db2)", "params['W2'].T @ np.asarray(grads['b2'])"),
-    ])
+    grad_docs = [
+        ledger.entry("dL_dz3", "dL/dz3 (= your dL/db3, one example)", result("grads", "b3")),
+        ledger.entry("dL_da2", "dL/da2 = W3^T dL/dz3 (from your dL/db3)",
+                     operation("matmul", value(params["W3"].T), result("grads", "b3"))),
+        ledger.entry("dL_db2", "dL/db2", result("grads", "b2"), variants=variants_of(var, "b2", grads["b2"])),
+        ledger.entry("dL_da1", "dL/da1 = W2^T dL/dz2 (from your dL/db2)",
+                     operation("matmul", value(params["W2"].T), result("grads", "b2"))),
+    ]
     q5 = Question("q5", "backpropagation", r"""
         Write `backward(params, cache, x, y)`: the gradients of the batch-mean loss with respect to
         every parameter, `{"W1", "b1", "W2", "b2", "W3", "b3"}`, each shaped like its parameter.
@@ -332,37 +359,19 @@ def questions():
         """, backward, [
             public_structure_test("test_backward_shapes", "backward", (params, seed_cache, x, y), grads,
                                   label="backward(params, cache, x, y) on the worked example"),
-            Test("test_backward_documented", ("backward",), f"""
-                params = {lit(params)}
-                cache = {lit(seed_cache)}
-                x = {lit(x)}
-                y = {lit(y)}
-                grads = bc.call(backward, 'backward', params, cache, x, y)
-                bc.check_structure('backward(params, cache, x, y)', grads, {lit(grads)})
-                exact = {lit(ref.backward(params, cache, x, y))}
-                if bc.agrees(grads, exact):  # recomputed the exact softmax from z3: right math too
-                    bc.note('recomputed-softmax', 'your backward recomputes the softmax from z3 instead of reading '
-                            'cache["a3"]; that is the exact gradient, and it counts as right (the printed '
-                            'dL/dz3 of the worked example comes from its rounded probabilities).')
-                    return
-                {grad_docs}
-                bc.check_public('backward(params, cache, x, y)', grads, {lit(grads)}, variants={lit(var)})
-                """.replace("\n                ", "\n"), points=2),
-            hidden_reference_test(EXERCISE, "backward", f"""[(p, ref.forward(p, X), X, Y) for p, X, Y in
-                [({PARAMS}, rng.normal(size=(n0, m)), {ONE_HOT}) for n0, n1, n2, n3, m in {SIZES}]]""",
-                                  batch="lambda params, cache, x, y: x.shape[1]", points=2),
-            Test("test_backward_finite_differences", ("backward",), f"""
-                from solutions.networks import relu_softmax as ref
-                rng = np.random.default_rng(11)
-                for n0, n1, n2, n3, m in [(3, 4, 2, 3, 1), (2, 5, 4, 3, 6)]:
-                    params = {PARAMS}
-                    X = rng.normal(size=(n0, m))
-                    Y = {ONE_HOT}
-                    grads = bc.call(backward, 'backward', params, ref.forward(params, X), X, Y)
-                    bc.check_gradients_numerically('backward', grads,
-                        lambda p: ref.exact_loss(ref.forward(p, X)['z3'], Y), params,
-                        tolerance=bc.KINKED_FD_TOLERANCE)
-                """, points=2, hidden=True),
+            worked_example_test("test_backward_documented", [
+                call("grads", "backward", (params, seed_cache, x, y)),
+                structure("backward(params, cache, x, y)", result("grads"), grads),
+                # recomputed the exact softmax from z3: right math too
+                accept(result("grads"), ref.backward(params, cache, x, y), "recomputed-softmax",
+                       'your backward recomputes the softmax from z3 instead of reading cache["a3"]; that is the '
+                       'exact gradient, and it counts as right (the printed dL/dz3 of the worked example comes '
+                       'from its rounded probabilities).'),
+                *grad_docs,
+                public("backward(params, cache, x, y)", result("grads"), grads, variants=var),
+            ], points=2),
+            hidden_test("backward", _cases_backward, batch_of=(2, 1), points=2),
+            finite_difference_test("backward", _cases_gradients, tolerance=KINKED_TOLERANCE, points=2),
         ])
     extra = _second_example_tests()
     for q in (q1, q2, q3, q4, q5):

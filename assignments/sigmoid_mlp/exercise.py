@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from solutions import activations, layers, losses, training
-from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants, variants_of
-from solutions.describe import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
-                                public_values_test)
+from solutions.describe import (call, finite_difference_test, hidden_test, inputs_unchanged_test,
+                                Ledger, operation, public, public_structure_test,
+                                public_values_test, public_variants, Question, Reference, result,
+                                structure, value, variants_of, worked_example_test)
 from solutions.gradcheck import numerical_gradients
 from solutions.network import Layer, Network
 from solutions.softmax import softmax as column_softmax
@@ -34,11 +35,8 @@ LEARNING_RATE = 1.0  # the worked example's one SGD step
 # The order of the forward pass; each entry is computed from the one before it.
 FORWARD_ORDER = ("a1", "h1", "a2", "h2", "a3", "yhat")
 
-# hidden cases: several layer widths and batch sizes
-SIZES = "[(3, 3, 3, 3, 1), (4, 5, 3, 2, 1), (2, 6, 4, 5, 4), (5, 3, 7, 3, 9)]"
-PARAMS = ("bc.random_arrays(rng, {'W1': (n1, n0), 'b1': (n1, 1), 'W2': (n2, n1), 'b2': (n2, 1), "
-          "'W3': (n3, n2), 'b3': (n3, 1)})")
-ONE_HOT = "np.eye(n3)[:, rng.integers(0, n3, size=m)]"
+# hidden cases: several layer widths (n0, n1, n2, n3) and batch sizes m
+SIZES = [(3, 3, 3, 3, 1), (4, 5, 3, 2, 1), (2, 6, 4, 5, 4), (5, 3, 7, 3, 9)]
 
 
 # ---------------------------------------------------------------- the reference, from building blocks
@@ -263,6 +261,53 @@ def intro():
     ]
 
 
+# ---------------------------------------------------------------- hidden inputs, drawn by the grader
+
+def _random_params(rng, n0, n1, n2, n3):
+    shapes = {"W1": (n1, n0), "b1": (n1, 1), "W2": (n2, n1), "b2": (n2, 1), "W3": (n3, n2), "b3": (n3, 1)}
+    return {name: rng.normal(size=shape) for name, shape in shapes.items()}
+
+
+def _random_problem(rng, n0, n1, n2, n3, m):
+    """(params, x, one-hot y) of the given sizes."""
+    return _random_params(rng, n0, n1, n2, n3), rng.normal(size=(n0, m)), np.eye(n3)[:, rng.integers(0, n3, size=m)]
+
+
+def _cases_sigmoid(rng):
+    return [(rng.normal(0, 3, size=s),) for s in [(4,), (3, 5), (2, 3, 4)]]
+
+
+def _cases_softmax(rng):
+    return [(rng.normal(0, 2, size=s),) for s in [(3, 1), (5, 4), (2, 7)]] + [(rng.normal(size=(4, 3)) * 1000,)]
+
+
+def _cases_forward(rng):
+    return [(_random_params(rng, *sizes[:4]), rng.normal(size=(sizes[0], sizes[4]))) for sizes in SIZES]
+
+
+def _cases_cross_entropy(rng):
+    return [(ref.softmax(rng.normal(size=(n, m))), np.eye(n)[:, rng.integers(0, n, size=m)])
+            for n, m in [(3, 1), (4, 5), (2, 8)]]
+
+
+def _cases_backward(rng):
+    return [(p, ref.forward(p, x), x, y) for p, x, y in (_random_problem(rng, *sizes) for sizes in SIZES)]
+
+
+def _cases_gradients(rng):
+    """(arguments of backward, the loss of the parameters) on two problems."""
+    problems = [_random_problem(rng, *sizes) for sizes in [(3, 3, 3, 3, 1), (2, 4, 3, 5, 6)]]
+    return [((p, ref.forward(p, x), x, y), lambda q, x=x, y=y: ref.cross_entropy(ref.forward(q, x)["yhat"], y))
+            for p, x, y in problems]
+
+
+def _cases_sgd_step(rng):
+    return [(_random_params(rng, n0, n1, n2, n3), _random_params(rng, n0, n1, n2, n3), lr)
+            for n0, n1, n2, n3, lr in [(3, 3, 3, 3, 1.0), (4, 2, 5, 3, 0.1), (2, 6, 2, 4, 0.03)]]
+
+
+# ---------------------------------------------------------------- the questions
+
 def questions():
     ledger = Ledger(EXERCISE)
     params, x, y = ref.initial_params(), ref.worked_x(), ref.worked_y()
@@ -277,8 +322,7 @@ def questions():
         Its derivative, which you will need in Q5, is $\sigma'(a) = \sigma(a)\,(1 - \sigma(a))$.
         """, sigmoid, [
             public_values_test("test_sigmoid_public", "sigmoid", (a,), ref.sigmoid(a)),
-            hidden_reference_test(EXERCISE, "sigmoid",
-                                  "[(rng.normal(0, 3, size=s),) for s in [(4,), (3, 5), (2, 3, 4)]]", points=1),
+            hidden_test("sigmoid", _cases_sigmoid, points=1),
         ])
 
     q2 = Question("q2", "the softmax, one column per example", r"""
@@ -292,23 +336,9 @@ def questions():
         """, softmax, [
             public_values_test("test_softmax_public", "softmax", (a.T,), ref.softmax(a.T),
                                variants=public_variants(EXERCISE, "softmax", (a.T,))),
-            hidden_reference_test(EXERCISE, "softmax",
-                                  "[(rng.normal(0, 2, size=s),) for s in [(3, 1), (5, 4), (2, 7)]]"
-                                  " + [(rng.normal(0, 1, size=(4, 3)) * 1000,)]", points=1),
+            hidden_test("softmax", _cases_softmax, points=1),
         ])
 
-    docs = "\n".join([
-        ledger.check("x", "the worked input x (the test's input)", "x"),
-        ledger.check("y", "the worked target y", f"{lit(y)}"),
-        ledger.check("a1_sum", "sum of a1", "np.sum(out['a1'])"),
-        ledger.check("h1_sum", "sum of h1", "np.sum(out['h1'])"),
-        ledger.check("a2_sum", "sum of a2", "np.sum(out['a2'])"),
-        ledger.check("h2_sum", "sum of h2", "np.sum(out['h2'])"),
-        ledger.check("a3_sum", "sum of a3", "np.sum(out['a3'])"),
-        f"params_after_step = {lit(stepped)}",
-        "after = bc.call(forward, 'forward', params_after_step, x)",
-        ledger.check("yhat_after_step", "yhat after one SGD step (lr 1)", "after['yhat']"),
-    ])
     q3 = Question("q3", "the forward pass", r"""
         Write `forward(params, x)` for a batch `x` of shape $(n_0, m)$. Return the dict of every
         intermediate quantity, which backpropagation will need:
@@ -320,15 +350,17 @@ def questions():
         """, forward, [
             public_structure_test("test_forward_shapes", "forward", (params, x), cache, points=1,
                                   label="forward(params, x) on the worked example"),
-            Test("test_forward_documented", ("forward",), f"""
-                params = {lit(params)}
-                x = {lit(x)}
-                out = bc.call(forward, 'forward', params, x)
-                bc.check_structure('forward(params, x)', out, {lit(cache)})
-                {docs}
-                """.replace("\n                ", "\n"), points=1),
-            hidden_reference_test(EXERCISE, "forward", f"""[({PARAMS}, rng.normal(size=(n0, m))) for n0, n1, n2, n3, m in {SIZES}]""",
-                                  batch="lambda params, x: x.shape[1]", points=2),
+            worked_example_test("test_forward_documented", [
+                call("out", "forward", (params, x)),
+                structure("forward(params, x)", result("out"), cache),
+                ledger.entry("x", "the worked input x (the test's input)", value(x)),
+                ledger.entry("y", "the worked target y", value(y)),
+                *[ledger.entry(f"{name}_sum", f"sum of {name}", operation("sum", result("out", name)))
+                  for name in ("a1", "h1", "a2", "h2", "a3")],
+                call("after", "forward", (stepped, x)),
+                ledger.entry("yhat_after_step", "yhat after one SGD step (lr 1)", result("after", "yhat")),
+            ], points=1),
+            hidden_test("forward", _cases_forward, batch_of=(1, 1), points=2),
         ], after="""
         cache = forward(params, x)
         print("sums:", [float(cache[k].sum()) for k in ["a1", "h1", "a2", "h2", "a3"]])
@@ -343,37 +375,34 @@ def questions():
         (`float(...)`). The worked example's loss is $0.8563785622753883$; after one step of gradient
         descent it is $0.07253330081047048$.
         """, cross_entropy, [
-            Test("test_cross_entropy_documented", ("cross_entropy",), f"""
-                y = {lit(y)}
-                {ledger.check("loss", "cross_entropy(yhat, y) on the worked example",
-                              f"bc.call(cross_entropy, 'cross_entropy', {lit(cache['yhat'])}, y)")}
-                {ledger.check("loss_after_step", "cross_entropy(yhat, y) after one SGD step",
-                              f"bc.call(cross_entropy, 'cross_entropy', {lit(after['yhat'])}, y)")}
-                """.replace("\n                ", "\n"), points=1),
+            worked_example_test("test_cross_entropy_documented", [
+                call("loss", "cross_entropy", (cache["yhat"], y)),
+                ledger.entry("loss", "cross_entropy(yhat, y) on the worked example", result("loss")),
+                call("after", "cross_entropy", (after["yhat"], y)),
+                ledger.entry("loss_after_step", "cross_entropy(yhat, y) after one SGD step", result("after")),
+            ], points=1),
             public_values_test("test_cross_entropy_batch", "cross_entropy", (pb, yb), ref.cross_entropy(pb, yb),
                                label="cross_entropy(yhat, y) on a batch of 2 (mean over the batch)",
                                variants=public_variants(EXERCISE, "cross_entropy", (pb, yb)), batch_size=2),
-            hidden_reference_test(EXERCISE, "cross_entropy",
-                                  "[(ref.softmax(rng.normal(size=(n, m))), np.eye(n)[:, rng.integers(0, n, size=m)])"
-                                  " for n, m in [(3, 1), (4, 5), (2, 8)]]",
-                                  batch="lambda yhat, y: yhat.shape[1]", points=1),
+            hidden_test("cross_entropy", _cases_cross_entropy, batch_of=(0, 1), points=1),
         ])
 
     var = public_variants(EXERCISE, "backward", (params, cache, x, y))
-    grad_docs = "\n".join([
-        ledger.check("grad_w3", "dL/dW3", "grads['W3']", variants=variants_of(var, "W3", grads["W3"])),
-        ledger.check("grad_w2", "dL/dW2", "grads['W2']", variants=variants_of(var, "W2", grads["W2"])),
-        ledger.check("grad_w1", "dL/dW1", "grads['W1']", variants=variants_of(var, "W1", grads["W1"])),
-        "# one example: dL/db_k is dL/da_k, and dL/dh_k = W_(k+1)^T dL/da_(k+1)",
-        ledger.check("grad_a3", "dL/da3 (= your dL/db3)", "grads['b3']"),
-        ledger.check("grad_L_a3", "dL/da3 (= your dL/db3)", "grads['b3']"),
-        ledger.check("grad_h2", "dL/dh2 = W3^T dL/da3 (from your dL/db3)", "params['W3'].T @ np.asarray(grads['b3'])"),
-        ledger.check("grad_a2", "dL/da2 (= your dL/db2)", "grads['b2']"),
-        ledger.check("grad_h1", "dL/dh1 = W2^T dL/da2 (from your dL/db2)", "params['W2'].T @ np.asarray(grads['b2'])"),
-        ledger.check("grad_a1", "dL/da1 (= your dL/db1)", "grads['b1']"),
-        ledger.check("n_params", "number of gradient entries (one per parameter)",
-                     "sum(np.size(grads[k]) for k in ('W1', 'b1', 'W2', 'b2', 'W3', 'b3'))"),
-    ])
+    grad_docs = [
+        *[ledger.entry(f"grad_w{k}", f"dL/dW{k}", result("grads", f"W{k}"),
+                       variants=variants_of(var, f"W{k}", grads[f"W{k}"])) for k in (3, 2, 1)],
+        # one example: dL/db_k is dL/da_k, and dL/dh_k = W_(k+1)^T dL/da_(k+1)
+        ledger.entry("grad_a3", "dL/da3 (= your dL/db3)", result("grads", "b3")),
+        ledger.entry("grad_L_a3", "dL/da3 (= your dL/db3)", result("grads", "b3")),
+        ledger.entry("grad_h2", "dL/dh2 = W3^T dL/da3 (from your dL/db3)",
+                     operation("matmul", value(params["W3"].T), result("grads", "b3"))),
+        ledger.entry("grad_a2", "dL/da2 (= your dL/db2)", result("grads", "b2")),
+        ledger.entry("grad_h1", "dL/dh1 = W2^T dL/da2 (from your dL/db2)",
+                     operation("matmul", value(params["W2"].T), result("grads", "b2"))),
+        ledger.entry("grad_a1", "dL/da1 (= your dL/db1)", result("grads", "b1")),
+        ledger.entry("n_params", "number of gradient entries (one per parameter)",
+                     operation("total_size", result("grads"), list(PARAMETER_NAMES))),
+    ]
     q5 = Question("q5", "backpropagation", r"""
         Write `backward(params, cache, x, y)`, where `cache` is what your `forward` returned, and return
         the gradients of the **batch-mean** loss with respect to every parameter,
@@ -395,31 +424,14 @@ def questions():
         """, backward, [
             public_structure_test("test_backward_shapes", "backward", (params, cache, x, y), grads,
                                   label="backward(params, cache, x, y) on the worked example"),
-            Test("test_backward_documented", ("backward",), f"""
-                params = {lit(params)}
-                cache = {lit(cache)}
-                x = {lit(x)}
-                y = {lit(y)}
-                grads = bc.call(backward, 'backward', params, cache, x, y)
-                bc.check_structure('backward(params, cache, x, y)', grads, {lit(grads)})
-                {grad_docs}
-                bc.check_public('backward(params, cache, x, y)', grads, {lit(grads)}, variants={lit(var)})
-                """.replace("\n                ", "\n"), points=2),
-            hidden_reference_test(EXERCISE, "backward", f"""[(p, ref.forward(p, X), X, Y) for p, X, Y in
-                [({PARAMS}, rng.normal(size=(n0, m)), {ONE_HOT}) for n0, n1, n2, n3, m in {SIZES}]]""",
-                                  batch="lambda params, cache, x, y: x.shape[1]", points=2),
-            Test("test_backward_finite_differences", ("backward",), f"""
-                from solutions.networks import sigmoid_mlp as ref
-                rng = np.random.default_rng(7)
-                for n0, n1, n2, n3, m in [(3, 3, 3, 3, 1), (2, 4, 3, 5, 6)]:
-                    params = {PARAMS}
-                    X = rng.normal(size=(n0, m))
-                    Y = {ONE_HOT}
-                    grads = bc.call(backward, 'backward', params, ref.forward(params, X), X, Y)
-                    bc.check_gradients_numerically('backward', grads,
-                        lambda p: ref.cross_entropy(ref.forward(p, X)['yhat'], Y), params,
-                        tolerance=bc.SMOOTH_FD_TOLERANCE)
-                """, points=2, hidden=True),
+            worked_example_test("test_backward_documented", [
+                call("grads", "backward", (params, cache, x, y)),
+                structure("backward(params, cache, x, y)", result("grads"), grads),
+                *grad_docs,
+                public("backward(params, cache, x, y)", result("grads"), grads, variants=var),
+            ], points=2),
+            hidden_test("backward", _cases_backward, batch_of=(2, 1), points=2),
+            finite_difference_test("backward", _cases_gradients, points=2),
         ], after="""
         grads = backward(params, forward(params, x), x, y)
         {name: g.shape for name, g in grads.items()}
@@ -433,9 +445,7 @@ def questions():
             public_values_test("test_sgd_step_public", "sgd_step", (params, grads, 1.0), stepped,
                                label="sgd_step(params, grads, 1.0) on the worked example",
                                variants=public_variants(EXERCISE, "sgd_step", (params, grads, 1.0))),
-            hidden_reference_test(EXERCISE, "sgd_step",
-                                  f"[({PARAMS}, {PARAMS}, lr) for n0, n1, n2, n3, lr in "
-                                  "[(3, 3, 3, 3, 1.0), (4, 2, 5, 3, 0.1), (2, 6, 2, 4, 0.03)]]", points=1),
+            hidden_test("sgd_step", _cases_sgd_step, points=1),
             inputs_unchanged_test("test_sgd_step_leaves_params", "sgd_step", (params, grads, 1.0),
                                   ("params", "grads", "lr")),
             public_structure_test("test_sgd_step_interface", "sgd_step", (params, grads, 1.0), stepped,

@@ -17,9 +17,10 @@ import numpy as np
 
 from solutions import activations, training
 from solutions.activations import sigmoid
-from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants
-from solutions.describe import (hidden_reference_test, inputs_unchanged_test, public_structure_test,
-                                public_values_test)
+from solutions.describe import (call, finite_difference_test, hidden_test, inputs_unchanged_test,
+                                Ledger, operation, public, public_structure_test,
+                                public_values_test, public_variants, Question, Reference, result,
+                                shape, structure, value, worked_example_test)
 from solutions.gradcheck import numerical_gradients
 from solutions.losses import binary_cross_entropy, binary_cross_entropy_backward
 from solutions.network import Layer, Network
@@ -32,11 +33,6 @@ GAMMA = 0.9
 ETA = 0.8
 ITERATIONS = 2
 PARAM_NAMES = ("W", "b1", "U", "b2")
-
-# hidden cases: (inputs n0, hidden units n1, batch m)
-SIZES = "[(3, 2, 1), (3, 2, 3), (4, 5, 2), (2, 3, 7), (5, 4, 12)]"
-PARAMS = "bc.random_arrays(rng, {'W': (n0, n1), 'b1': (n1,), 'U': (n1,), 'b2': ()})"
-LABELS = "rng.integers(0, 2, size=m).astype(float)"
 
 
 # ---------------------------------------------------------------- the reference, from building blocks
@@ -326,46 +322,59 @@ def intro():
 
 # ----------------------------------------------------------------------------- ledger routing
 
-def _route(quantity):
-    """(question, label, expression) of one reproduced ledger quantity: where its public test
-    recomputes it from the student's functions. The expressions use names each test body defines."""
+def _route(quantity, p1):
+    """(question, label, view) of one reproduced ledger quantity: where its public test recomputes it
+    from the student's functions. The views name the results of the calls each test makes (see
+    ``questions``); ``p1`` is the worked batch's p in iteration 1 (the tests' input)."""
+    def z_moved(moved, s, i):  # Z[s, i] when the parameter ``moved`` moves, minus its value before
+        return operation("minus", result(moved, "Z", (s, i)), result("out", "Z", (s, i)))
+
     rules = [
         (r"it1_silu_sample(\d)", "q1", lambda n: (f"silu(z) of x({n}), iteration 1 (row {n} of silu(Z))",
-                                                 f"H[{int(n) - 1}]")),
+                                                 result("H", int(n) - 1))),
         (r"it(\d)_dh(\d)_dz\2_sample(\d)", "q2", lambda k, i, n: (
-            f"dh_{i}/dz_{i} = silu'(z_{i}) of x({n}), iteration {k}", f"D{k}[{int(n) - 1}, {i}]")),
-        (r"it1_z_sample(\d)", "q3", lambda n: (f"z = x W + b1 of x({n}) (row {n} of Z)", f"out['Z'][{int(n) - 1}]")),
-        (r"it1_f_sample(\d)", "q3", lambda n: (f"f = h U + b2 of x({n})", f"out['f'][{int(n) - 1}]")),
+            f"dh_{i}/dz_{i} = silu'(z_{i}) of x({n}), iteration {k}", result(f"D{k}", (int(n) - 1, int(i))))),
+        (r"it1_z_sample(\d)", "q3", lambda n: (f"z = x W + b1 of x({n}) (row {n} of Z)",
+                                              result("out", "Z", int(n) - 1))),
+        (r"it1_f_sample(\d)", "q3", lambda n: (f"f = h U + b2 of x({n})", result("out", "f", int(n) - 1))),
         (r"it1_y_sample(\d)", "q3", lambda n: (f"p = sigmoid(f) of x({n}) (the worked example's y)",
-                                              f"out['p'][{int(n) - 1}]")),
-        (r"it1_dy_df_sample(\d)", "q3", lambda n: (f"dy/df = p (1 - p) of x({n}), from your p",
-                                                  f"P[{int(n) - 1}] * (1 - P[{int(n) - 1}])")),
+                                              result("out", "p", int(n) - 1))),
+        (r"it1_dy_df_sample(\d)", "q3", lambda n: (
+            f"dy/df = p (1 - p) of x({n}), from your p",
+            operation("times", result("out", "p", int(n) - 1),
+                      operation("minus", value(1.0), result("out", "p", int(n) - 1))))),
         (r"it1_df_dh(\d)_sample(\d)", "q3", lambda i, n: (
             f"df/dh_{i} of x({n}) (= U[{i}]): change of your f over change of your H[:, {i}] when b1[{i}] moves",
-            f"df_dh[{i}][{int(n) - 1}]")),
+            operation("over", operation("minus", result(f"b1[{i}] + 1", "f", int(n) - 1),
+                                        result("out", "f", int(n) - 1)),
+                      operation("minus", result(f"b1[{i}] + 1", "H", (int(n) - 1, int(i))),
+                                result("out", "H", (int(n) - 1, int(i))))))),
         (r"dz(\d)_dW(\d)(\d)_sample(\d)", "q3", lambda i, j, i2, n: (
             f"dz_{i}/dW[{j}, {i}] of x({n}) (= x[{j}]): change of your Z[{int(n) - 1}, {i}] when W[{j}, {i}] "
-            "grows by 1", f"dZ_dW[({j}, {i})][{int(n) - 1}, {i}]")),
-        (r"it1_loss", "q4", lambda: ("bce_loss(p, y) of the worked batch, iteration 1", "L")),
+            "grows by 1", z_moved(f"W[{j}, {i}] + 1", int(n) - 1, int(i)))),
+        (r"it1_loss", "q4", lambda: ("bce_loss(p, y) of the worked batch, iteration 1", result("L"))),
         (r"it1_loss_sample(\d)", "q4", lambda n: (f"bce_loss of x({n}) alone (a batch of one), iteration 1",
-                                                 f"Ls[{int(n) - 1}]")),
-        (r"one_minus_y", "q4", lambda: ("1 - y, the weights of log(1 - p) in the loss", "1 - y")),
+                                                 result(f"L of x({n})"))),
+        (r"one_minus_y", "q4", lambda: ("1 - y, the weights of log(1 - p) in the loss", value(1 - inputs()[1]))),
         (r"it1_dW(\d)(\d)_sample(\d)", "q5", lambda j, i, n: (
             f"dL/dW[{j}, {i}] of x({n}) alone (backward on a batch of one), iteration 1",
-            f"G1[{int(n) - 1}]['W'][{j}, {i}]")),
+            result(f"G1 of x({n})", "W", (int(j), int(i))))),
         (r"it1_db1_(\d)_sample(\d)", "q5", lambda i, n: (
-            f"dL/db1[{i}] of x({n}) alone (backward on a batch of one), iteration 1", f"G1[{int(n) - 1}]['b1'][{i}]")),
+            f"dL/db1[{i}] of x({n}) alone (backward on a batch of one), iteration 1",
+            result(f"G1 of x({n})", "b1", (int(i),)))),
         (r"it(\d)_d(W|b1|U|b2)_sample(\d)", "q5", lambda k, name, n: (
-            f"dL/d{name} of x({n}) alone (backward on a batch of one), iteration {k}", f"G{k}[{int(n) - 1}][{name!r}]")),
+            f"dL/d{name} of x({n}) alone (backward on a batch of one), iteration {k}",
+            result(f"G{k} of x({n})", name))),
         (r"it1_d(W|b1|U|b2)", "q5", lambda name: (
-            f"dL/d{name} of the batch (the mean over the three examples), iteration 1", f"G[{name!r}]")),
+            f"dL/d{name} of the batch (the mean over the three examples), iteration 1", result("G", name))),
         (r"it1_dL_dy_sample(\d)", "q5", lambda n: (
             f"dL/dy of x({n}) alone = (your dL/db2 on a batch of one) / (p (1 - p))",
-            f"np.asarray(G1[{int(n) - 1}]['b2']) / (P1[{int(n) - 1}] * (1 - P1[{int(n) - 1}]))")),
+            operation("over", result(f"G1 of x({n})", "b2"), value(p1[int(n) - 1] * (1 - p1[int(n) - 1]))))),
         (r"it2_df_dh(\d)_sample(\d)", "q6", lambda i, n: (
-            f"df/dh_{i} in iteration 2 (x({n})) = U[{i}] after the first momentum step", f"U1[{i}]")),
-        (r"b2_initial", "q6", lambda: ("b2 after a step with zero gradient and zero velocity (unchanged)", "b2")),
-        (r"it2_loss", "q7", lambda: ("train_momentum's losses[1]: the loss before iteration 2", "losses[1]")),
+            f"df/dh_{i} in iteration 2 (x({n})) = U[{i}] after the first momentum step", result("step", 0, (int(i),)))),
+        (r"b2_initial", "q6", lambda: ("b2 after a step with zero gradient and zero velocity (unchanged)",
+                                       result("b2", 0))),
+        (r"it2_loss", "q7", lambda: ("train_momentum's losses[1]: the loss before iteration 2", result("out", 2, 1))),
     ]
     for pattern, question, make in rules:
         m = re.fullmatch(pattern, quantity)
@@ -374,18 +383,76 @@ def _route(quantity):
     raise ValueError(f"{EXERCISE}: no public test recomputes the ledger quantity {quantity!r}")
 
 
-def _documented(ledger, question):
-    """``bc.check_documented`` lines of every reproduced entry routed to ``question``."""
-    lines = []
+def _nudged(params, name, indices):
+    """(result name, params with ``params[name][index]`` grown by 1) for every index."""
+    moved = []
+    for index in indices:
+        p = {k: np.array(v, dtype=float) for k, v in params.items()}
+        p[name][index] += 1.0
+        moved.append((f"{name}[{', '.join(map(str, index))}] + 1", p))
+    return moved
+
+
+def _documented(ledger, question, p1):
+    """The ``documented`` steps of every reproduced entry routed to ``question``."""
+    steps = []
     for e in ledger.reproduced():
-        q, label, expression = _route(e["quantity"])
+        q, label, view = _route(e["quantity"], p1)
         if q == question:
-            lines.append(ledger.check(e["id"], label, expression))
-    return lines
+            steps.append(ledger.entry(e["id"], label, view))
+    return steps
 
 
-def _body(*parts):
-    return "\n".join(part for part in parts if part)
+# ---------------------------------------------------------------- hidden inputs, drawn by the grader
+
+SIZES = [(3, 2, 1), (3, 2, 3), (4, 5, 2), (2, 3, 7), (5, 4, 12)]  # (inputs n0, hidden units n1, batch m)
+
+
+def _random_params(rng, n0, n1, scale=1.0):
+    return {"W": rng.normal(0, scale, size=(n0, n1)), "b1": rng.normal(0, scale, size=n1),
+            "U": rng.normal(0, scale, size=n1), "b2": rng.normal(0, scale, size=())}
+
+
+def _random_problem(rng, n0, n1, m):
+    """(params, X, y) of the given sizes, one example per row, labels in {0, 1}."""
+    return _random_params(rng, n0, n1), rng.normal(size=(m, n0)), rng.integers(0, 2, size=m).astype(float)
+
+
+def _cases_elementwise(rng):
+    return [(rng.normal(0, 3, size=s),) for s in [(5,), (3, 2), (4, 1, 3)]]
+
+
+def _cases_forward(rng):
+    return [(p, X) for p, X, _ in (_random_problem(rng, *sizes) for sizes in SIZES)]
+
+
+def _cases_bce_loss(rng):
+    cases = []
+    for scale, m in [(1, 1), (1, 4), (3, 9), (10, 6)]:
+        params = _random_params(rng, 3, 2, scale)
+        cases.append((ref.forward(params, rng.normal(size=(m, 3)))["p"], rng.integers(0, 2, size=m).astype(float)))
+    return cases
+
+
+def _cases_backward(rng):
+    return [(p, ref.forward(p, X), X, y) for p, X, y in (_random_problem(rng, *sizes) for sizes in SIZES)]
+
+
+def _cases_gradients(rng):
+    """(arguments of backward, the loss of the parameters) on three problems."""
+    problems = [_random_problem(rng, *sizes) for sizes in [(3, 2, 1), (3, 2, 3), (4, 5, 6)]]
+    return [((p, ref.forward(p, X), X, y), lambda q, X=X, y=y: ref.bce_loss(ref.forward(q, X)["p"], y))
+            for p, X, y in problems]
+
+
+def _cases_momentum_step(rng):
+    return [(rng.normal(size=s), rng.normal(size=s), rng.normal(size=s), gamma, eta)
+            for s, gamma, eta in [((3, 2), 0.9, 0.8), ((4,), 0.5, 0.1), ((), 0.99, 0.01), ((2, 5), 0.0, 1.0)]]
+
+
+def _cases_train_momentum(rng):
+    return [(*_random_problem(rng, *sizes), gamma, eta, iterations) for sizes, gamma, eta, iterations in
+            zip(SIZES, [0.9, 0.5, 0.0, 0.95, 0.8], [0.8, 0.3, 0.5, 0.05, 0.1], [2, 1, 3, 5, 4])]
 
 
 # ----------------------------------------------------------------------------- questions
@@ -402,21 +469,20 @@ def questions():
     params2, velocities2, losses2 = ref.train_momentum(p0, X, y, GAMMA, ETA, ITERATIONS)
     _, velocities1, _ = ref.train_momentum(p0, X, y, GAMMA, ETA, 1)
     grads1 = ref.backward(p1, c1, X, y)
+    P1 = c0["p"]  # the worked batch's predictions, iteration 1
     z = np.array([[-6.0, -1.5, -0.25, 0.0], [0.25, 1.0, 2.5, 8.0]])
 
     q1 = Question("q1", "the SiLU activation", r"""
         Write `silu(z)`: $\mathrm{silu}(z) = z\,\sigma(z) = \dfrac{z}{1 + e^{-z}}$, elementwise, for an
         array of any shape.
         """, silu, [
-            Test("test_silu_documented", ("silu",), _body(
-                f"Z = {lit(c0['Z'])}  # the worked batch's Z, iteration 1",
-                "H = bc.call(silu, 'silu', Z)",
-                f"bc.check_shape_dtype('silu(Z)', H, {c0['Z'].shape}, 'float')",
-                "H = np.asarray(H)",
-                *_documented(ledger, "q1"))),
+            worked_example_test("test_silu_documented", [
+                call("H", "silu", (c0["Z"],)),  # the worked batch's Z, iteration 1
+                shape("silu(Z)", result("H"), c0["Z"].shape),
+                *_documented(ledger, "q1", P1),
+            ]),
             public_values_test("test_silu_public", "silu", (z,), ref.silu(z)),
-            hidden_reference_test(EXERCISE, "silu",
-                                  "[(rng.normal(0, 3, size=s),) for s in [(5,), (3, 2), (4, 1, 3)]]", points=1),
+            hidden_test("silu", _cases_elementwise, points=1),
         ])
 
     q2 = Question("q2", "the derivative of SiLU", r"""
@@ -425,20 +491,17 @@ def questions():
         alone, so there is no "$h(1-h)$" shortcut as for the sigmoid). The worked example prints it as
         $\partial h_i/\partial z_i$ for every example.
         """, silu_derivative, [
-            Test("test_silu_derivative_documented", ("silu_derivative",), _body(
-                f"Z1 = {lit(c0['Z'])}  # the worked batch's Z, iteration 1",
-                f"Z2 = {lit(c1['Z'])}  # and iteration 2 (after one momentum step)",
-                "D1 = bc.call(silu_derivative, 'silu_derivative', Z1)",
-                f"bc.check_shape_dtype('silu_derivative(Z)', D1, {c0['Z'].shape}, 'float')",
-                f"bc.check_public('silu_derivative(Z) of the worked batch', D1, {lit(ref.silu_derivative(c0['Z']))}, "
-                f"variants={lit(public_variants(EXERCISE, 'silu_derivative', (c0['Z'],)))})",
-                "D1 = np.asarray(D1)",
-                "D2 = np.asarray(bc.call(silu_derivative, 'silu_derivative', Z2))",
-                *_documented(ledger, "q2"))),
+            worked_example_test("test_silu_derivative_documented", [
+                call("D1", "silu_derivative", (c0["Z"],)),  # the worked batch's Z, iteration 1
+                shape("silu_derivative(Z)", result("D1"), c0["Z"].shape),
+                public("silu_derivative(Z) of the worked batch", result("D1"), ref.silu_derivative(c0["Z"]),
+                       variants=public_variants(EXERCISE, "silu_derivative", (c0["Z"],))),
+                call("D2", "silu_derivative", (c1["Z"],)),  # and iteration 2 (after one momentum step)
+                *_documented(ledger, "q2", P1),
+            ]),
             public_values_test("test_silu_derivative_public", "silu_derivative", (z,), ref.silu_derivative(z),
                                variants=public_variants(EXERCISE, "silu_derivative", (z,))),
-            hidden_reference_test(EXERCISE, "silu_derivative",
-                                  "[(rng.normal(0, 3, size=s),) for s in [(5,), (3, 2), (4, 1, 3)]]", points=1),
+            hidden_test("silu_derivative", _cases_elementwise, points=1),
         ])
 
     q3 = Question("q3", "the forward pass, one example per row", r"""
@@ -454,31 +517,16 @@ def questions():
         """, forward, [
             public_structure_test("test_forward_shapes", "forward", (p0, X), c0,
                                   label="forward(params, X) on the worked batch"),
-            Test("test_forward_documented", ("forward",), _body(
-                f"params = {lit(p0)}",
-                f"X = {lit(X)}",
-                "def run(p):",
-                "    out = bc.call(forward, 'forward', p, X)",
-                f"    bc.check_structure('forward(params, X)', out, {lit(c0)})",
-                "    return {k: np.asarray(v, dtype=float) for k, v in out.items()}",
-                "def nudged(name, index):",
-                "    p = {k: np.array(v, dtype=float) for k, v in params.items()}",
-                "    p[name][index] += 1.0",
-                "    return run(p)",
-                "out = run(params)",
-                "P = out['p']",
-                "# z is affine in W: growing W[j, i] by 1 changes Z[:, i] by exactly x[:, j]",
-                "dZ_dW = {(j, i): nudged('W', (j, i))['Z'] - out['Z'] for j in range(3) for i in range(2)}",
-                "# f is affine in H: moving b1[i] changes H[:, i] only, and f by U[i] times that change",
-                "df_dh = {}",
-                "for i in range(2):",
-                "    moved = nudged('b1', i)",
-                "    df_dh[i] = (moved['f'] - out['f']) / (moved['H'][:, i] - out['H'][:, i])",
-                *_documented(ledger, "q3"),
-                f"bc.check_public('forward(params, X) on the worked batch', out, {lit(c0)})"), points=1),
-            hidden_reference_test(EXERCISE, "forward",
-                                  f"[({PARAMS}, rng.normal(size=(m, n0))) for n0, n1, m in {SIZES}]",
-                                  batch="lambda params, X: X.shape[0]", points=2),
+            # z is affine in W: growing W[j, i] by 1 changes Z[:, i] by exactly x[:, j]; f is affine in H:
+            # moving b1[i] changes H[:, i] only, and f by U[i] times that change
+            worked_example_test("test_forward_documented", [
+                *[step for moved, p in [("out", p0), *_nudged(p0, "W", [(j, i) for j in range(3) for i in range(2)]),
+                                        *_nudged(p0, "b1", [(0,), (1,)])]
+                  for step in (call(moved, "forward", (p, X)), structure("forward(params, X)", result(moved), c0))],
+                *_documented(ledger, "q3", P1),
+                public("forward(params, X) on the worked batch", result("out"), c0),
+            ], points=1),
+            hidden_test("forward", _cases_forward, batch_of=(1, 0), points=2),
         ], after="""
         cache = forward(params, X)
         print("Z =", cache["Z"].round(8).tolist())
@@ -493,21 +541,16 @@ def questions():
         `p` and `y` have shape $(m,)$. Without the clipping, a prediction of exactly 0 or 1 on the
         wrong side gives an infinite loss.
         """, bce_loss, [
-            Test("test_bce_loss_documented", ("bce_loss",), _body(
-                f"p = {lit(c0['p'])}  # the worked batch's predictions, iteration 1",
-                f"y = {lit(y)}",
-                "L = bc.call(bce_loss, 'bce_loss', p, y)",
-                "bc.check_shape_dtype('bce_loss(p, y)', L, (), 'float')",
-                "Ls = [bc.call(bce_loss, 'bce_loss', p[s:s + 1], y[s:s + 1]) for s in range(3)]",
-                *_documented(ledger, "q4"))),
+            worked_example_test("test_bce_loss_documented", [
+                call("L", "bce_loss", (P1, y)),
+                shape("bce_loss(p, y)", result("L"), ()),
+                *[call(f"L of x({s + 1})", "bce_loss", (P1[s:s + 1], y[s:s + 1])) for s in range(3)],
+                *_documented(ledger, "q4", P1),
+            ]),
             public_values_test("test_bce_loss_clipped", "bce_loss", (pc, yc), ref.bce_loss(pc, yc),
                                label="bce_loss(p, y) with p = 0 and p = 1 in the batch (clip first)",
                                variants=public_variants(EXERCISE, "bce_loss", (pc, yc)) or None, batch_size=4),
-            hidden_reference_test(EXERCISE, "bce_loss",
-                                  "[(ref.forward(p, rng.normal(size=(m, 3)))['p'], rng.integers(0, 2, size=m)"
-                                  ".astype(float)) for p, m in [(bc.random_arrays(rng, {'W': (3, 2), 'b1': (2,), "
-                                  "'U': (2,), 'b2': ()}, scale=s), m) for s, m in [(1, 1), (1, 4), (3, 9), (10, 6)]]]",
-                                  batch="lambda p, y: len(p)", points=1),
+            hidden_test("bce_loss", _cases_bce_loss, batch_of=(0, 0), points=1),
         ])
 
     var = public_variants(EXERCISE, "backward", (p0, c0, X, y))
@@ -535,39 +578,18 @@ def questions():
             public_values_test("test_backward_public", "backward", (p0, c0, X, y), grads0,
                                label="backward(params, cache, X, y) on the worked batch", variants=var,
                                batch_size=3, points=2),
-            Test("test_backward_documented", ("backward",), _body(
-                f"params1 = {lit(p0)}  # iteration 1",
-                f"params2 = {lit(p1)}  # iteration 2 (after one momentum step)",
-                f"X = {lit(X)}",
-                f"y = {lit(y)}",
-                f"cache = {lit(c0)}",
-                f"caches1 = {lit(caches0)}  # forward of each example alone, iteration 1",
-                f"caches2 = {lit(caches1)}  # and iteration 2",
-                "P1 = cache['p']",
-                "def run(params, cache, X, y, what):",
-                "    grads = bc.call(backward, 'backward', params, cache, X, y)",
-                f"    bc.check_structure('backward(params, cache, X, y) on ' + what, grads, {lit(grads0)})",
-                "    return {k: np.asarray(v, dtype=float) for k, v in grads.items()}",
-                "G = run(params1, cache, X, y, 'the worked batch')",
-                "G1 = [run(params1, caches1[s], X[s:s + 1], y[s:s + 1], f'x({s + 1}) alone') for s in range(3)]",
-                "G2 = [run(params2, caches2[s], X[s:s + 1], y[s:s + 1], f'x({s + 1}) alone, iteration 2')"
-                " for s in range(3)]",
-                *_documented(ledger, "q5"))),
-            hidden_reference_test(EXERCISE, "backward", f"""[(p, ref.forward(p, X), X, y) for p, X, y in
-                [({PARAMS}, rng.normal(size=(m, n0)), {LABELS}) for n0, n1, m in {SIZES}]]""",
-                                  batch="lambda params, cache, X, y: X.shape[0]", points=2),
-            Test("test_backward_finite_differences", ("backward",), f"""
-                from solutions.networks import silu_momentum as ref
-                rng = np.random.default_rng(17)
-                for n0, n1, m in [(3, 2, 1), (3, 2, 3), (4, 5, 6)]:
-                    params = {PARAMS}
-                    X = rng.normal(size=(m, n0))
-                    y = {LABELS}
-                    grads = bc.call(backward, 'backward', params, ref.forward(params, X), X, y)
-                    bc.check_gradients_numerically('backward', grads,
-                        lambda p: ref.bce_loss(ref.forward(p, X)['p'], y), params,
-                        tolerance=bc.SMOOTH_FD_TOLERANCE)
-                """, points=2, hidden=True),
+            worked_example_test("test_backward_documented", [
+                step for name, args, what in [
+                    ("G", (p0, c0, X, y), "the worked batch"),
+                    *[(f"G1 of x({s + 1})", (p0, caches0[s], X[s:s + 1], y[s:s + 1]), f"x({s + 1}) alone")
+                      for s in range(3)],
+                    *[(f"G2 of x({s + 1})", (p1, caches1[s], X[s:s + 1], y[s:s + 1]), f"x({s + 1}) alone, iteration 2")
+                      for s in range(3)]]
+                for step in (call(name, "backward", args),
+                             structure("backward(params, cache, X, y) on " + what, result(name), grads0))
+            ] + _documented(ledger, "q5", P1)),
+            hidden_test("backward", _cases_backward, batch_of=(2, 0), points=2),
+            finite_difference_test("backward", _cases_gradients, points=2),
         ], after="""
         grads = backward(params, forward(params, X), X, y)
         print("dL/dW, printed transposed as the worked example does:")
@@ -575,6 +597,7 @@ def questions():
         """)
 
     step_args = (p1["W"], grads1["W"], velocities1["W"], GAMMA, ETA)
+    first_step = (p0["U"], grads0["U"], np.zeros(2), GAMMA, ETA)
     q6 = Question("q6", "one momentum step", r"""
         Write `momentum_step(param, grad, velocity, gamma, eta)` for one parameter (an array of any
         shape, or a scalar): return the pair `(new_param, new_velocity)` with
@@ -582,25 +605,19 @@ def questions():
         Update the velocity **first**, then move the parameter by the **new** velocity. Return new
         arrays; do not change the ones you were given.
         """, momentum_step, [
-            Test("test_momentum_step_documented", ("momentum_step",), _body(
-                f"U = {lit(p0['U'])}",
-                f"dU = {lit(grads0['U'])}  # the batch-mean gradient of U, iteration 1",
-                f"step = bc.call(momentum_step, 'momentum_step', U, dU, np.zeros(2), {GAMMA!r}, {ETA!r})",
-                f"bc.check_public('momentum_step(U, dU, zeros, 0.9, 0.8): the first step of U', step, "
-                f"{lit(ref.momentum_step(p0['U'], grads0['U'], np.zeros(2), GAMMA, ETA))}, "
-                f"variants={lit(public_variants(EXERCISE, 'momentum_step', (p0['U'], grads0['U'], np.zeros(2), GAMMA, ETA)))})",
-                "U1 = np.asarray(step[0], dtype=float)",
-                f"b2 = bc.call(momentum_step, 'momentum_step', {lit(p0['b2'])}, 0.0, 0.0, {GAMMA!r}, {ETA!r})[0]",
-                *_documented(ledger, "q6"))),
+            worked_example_test("test_momentum_step_documented", [
+                call("step", "momentum_step", first_step),  # U's batch-mean gradient, iteration 1
+                public("momentum_step(U, dU, zeros, 0.9, 0.8): the first step of U", result("step"),
+                       ref.momentum_step(*first_step), variants=public_variants(EXERCISE, "momentum_step", first_step)),
+                call("b2", "momentum_step", (p0["b2"], 0.0, 0.0, GAMMA, ETA)),
+                *_documented(ledger, "q6", P1),
+            ]),
             public_values_test("test_momentum_step_public", "momentum_step", step_args,
                                ref.momentum_step(*step_args),
                                label="momentum_step(W, dW, velocity, 0.9, 0.8): iteration 2's step of W "
                                      "(the worked example prints both transposed)",
                                variants=public_variants(EXERCISE, "momentum_step", step_args)),
-            hidden_reference_test(EXERCISE, "momentum_step",
-                                  "[(rng.normal(size=s), rng.normal(size=s), rng.normal(size=s), g, e) for s, g, e in "
-                                  "[((3, 2), 0.9, 0.8), ((4,), 0.5, 0.1), ((), 0.99, 0.01), ((2, 5), 0.0, 1.0)]]",
-                                  points=1),
+            hidden_test("momentum_step", _cases_momentum_step, points=1),
             inputs_unchanged_test("test_momentum_step_leaves_inputs", "momentum_step", step_args,
                                   ("param", "grad", "velocity", "gamma", "eta")),
         ])
@@ -619,23 +636,18 @@ def questions():
         """, train_momentum, [
             public_structure_test("test_train_momentum_shapes", "train_momentum", train_args, trained,
                                   label="train_momentum(params, X, y, 0.9, 0.8, 2)"),
-            Test("test_train_momentum_documented", ("train_momentum",), _body(
-                f"out = bc.call(train_momentum, 'train_momentum', {lit(p0)}, {lit(X)}, {lit(y)}, "
-                f"{GAMMA!r}, {ETA!r}, {ITERATIONS})",
-                f"bc.check_structure('train_momentum(params, X, y, 0.9, 0.8, 2)', out, {lit(trained)})",
-                "losses = [float(np.asarray(value)) for value in out[2]]",
-                ledger.check("it1_loss_in206", "train_momentum's losses[0]: the loss before iteration 1",
-                             "losses[0]"),
-                *_documented(ledger, "q7"))),
+            worked_example_test("test_train_momentum_documented", [
+                call("out", "train_momentum", train_args),
+                structure("train_momentum(params, X, y, 0.9, 0.8, 2)", result("out"), trained),
+                ledger.entry("it1_loss_in206", "train_momentum's losses[0]: the loss before iteration 1",
+                             result("out", 2, 0)),
+                *_documented(ledger, "q7", P1),
+            ]),
             public_values_test("test_train_momentum_public", "train_momentum", train_args, trained,
                                label="train_momentum(params, X, y, 0.9, 0.8, 2) on the worked batch",
                                variants=public_variants(EXERCISE, "train_momentum", train_args), batch_size=3,
                                points=2),
-            hidden_reference_test(EXERCISE, "train_momentum",
-                                  f"[({PARAMS}, rng.normal(size=(m, n0)), {LABELS}, g, e, k) for (n0, n1, m), g, e, k "
-                                  f"in zip({SIZES}, [0.9, 0.5, 0.0, 0.95, 0.8], [0.8, 0.3, 0.5, 0.05, 0.1], "
-                                  "[2, 1, 3, 5, 4])]",
-                                  batch="lambda params, X, y, gamma, eta, iterations: X.shape[0]", points=2),
+            hidden_test("train_momentum", _cases_train_momentum, batch_of=(1, 0), points=2),
         ], after="""
         trained, velocities, losses = train_momentum(params, X, y, GAMMA, ETA, 2)
         print("losses:", losses)

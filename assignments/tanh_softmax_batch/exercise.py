@@ -15,8 +15,9 @@ sumprod = A2 * sumterm already holds the A2 factor: the sum term is multiplied b
 import numpy as np
 
 from solutions import activations
-from solutions.describe import Ledger, Question, Reference, Test, lit, public_variants
-from solutions.describe import hidden_reference_test, public_structure_test, public_values_test
+from solutions.describe import Ledger, Question, Reference, public_variants
+from solutions.describe import (call, finite_difference_test, hidden_test, operation, public, public_structure_test,
+                                public_values_test, result, shape, structure, value, worked_example_test)
 from solutions.gradcheck import numerical_gradient, numerical_gradients
 from solutions.losses import cross_entropy as batch_cross_entropy
 from solutions.network import Layer, Network
@@ -27,13 +28,7 @@ EXERCISE = "tanh_softmax_batch"
 SEED_FILE = "004_9631732c4a400696.txt"
 FILES = ()
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
-SIZES = "[(2, 2, 3, 3), (3, 5, 2, 1), (4, 3, 5, 6), (2, 6, 4, 10)]"
-PARAMS = "bc.random_arrays(rng, {'W1': (n1, n0), 'b1': (n1, 1), 'W2': (n2, n1), 'b2': (n2, 1)})"
-ONE_HOT = "np.eye(n2)[:, rng.integers(0, n2, size=m)]"
-
-
-def _dedent(block):
-    return block.replace("\n                ", "\n")
+SIZES = [(2, 2, 3, 3), (3, 5, 2, 1), (4, 3, 5, 6), (2, 6, 4, 10)]  # hidden cases: n0, n1, n2, m
 
 
 # ---------------------------------------------------------------- the reference, from building blocks
@@ -280,6 +275,50 @@ def intro():
     ]
 
 
+# ---------------------------------------------------------------- hidden inputs, drawn by the grader
+
+def _random_problem(rng, n0, n1, n2, m):
+    """(params, X, one-hot Y) of the given sizes."""
+    params = {"W1": rng.normal(size=(n1, n0)), "b1": rng.normal(size=(n1, 1)),
+              "W2": rng.normal(size=(n2, n1)), "b2": rng.normal(size=(n2, 1))}
+    return params, rng.normal(size=(n0, m)), np.eye(n2)[:, rng.integers(0, n2, size=m)]
+
+
+def _cases_softmax(rng):
+    return [(rng.normal(0, 2, size=s),) for s in [(3, 1), (5, 4), (2, 7)]] + [(rng.normal(size=(4, 3)) * 1000,)]
+
+
+def _cases_one_hot(rng):
+    return [(rng.integers(0, n, size=(1, m)), n) for n, m in [(3, 5), (5, 1), (2, 8)]]
+
+
+def _cases_forward(rng):
+    """(params, X): forward's and predict's arguments."""
+    return [(p, X) for p, X, _ in (_random_problem(rng, *sizes) for sizes in SIZES)]
+
+
+def _cases_cross_entropy(rng):
+    return [(ref.softmax(rng.normal(size=(n, m))), np.eye(n)[:, rng.integers(0, n, size=m)])
+            for n, m in [(3, 1), (4, 5), (2, 8)]]
+
+
+def _cases_softmax_backward(rng):
+    return [(rng.normal(size=(n, m)), ref.softmax(rng.normal(size=(n, m)))) for n, m in [(3, 1), (4, 5), (2, 7)]]
+
+
+def _cases_backward(rng):
+    return [(p, ref.forward(p, X), X, Y) for p, X, Y in (_random_problem(rng, *sizes) for sizes in SIZES)]
+
+
+def _cases_gradients(rng):
+    """(arguments of backward, the loss of the parameters) on two problems."""
+    problems = [_random_problem(rng, *sizes) for sizes in [(2, 2, 3, 3), (3, 4, 2, 5)]]
+    return [((p, ref.forward(p, X), X, Y), lambda q, X=X, Y=Y: ref.cross_entropy(ref.forward(q, X)["A2"], Y))
+            for p, X, Y in problems]
+
+
+# ---------------------------------------------------------------- the questions
+
 def questions():
     ledger = Ledger(EXERCISE)
     params, X, labels, Y = ref.initial_params(), ref.worked_x(), ref.worked_labels(), ref.worked_y()
@@ -292,51 +331,45 @@ def questions():
         Write `softmax(Z)` for `Z` of shape $(n_{\text{classes}}, m)$: each column becomes probabilities
         summing to 1. Subtract each column's maximum first so large scores do not overflow.
         """, softmax, [
-            Test("test_softmax_documented", ("softmax",), _dedent(f"""
-                Z = {lit(Zs)}
-                A = bc.call(softmax, 'softmax', Z)
-                bc.check_shape_dtype('softmax(Z)', A, {Zs.shape}, 'float')
-                {ledger.check('example_A', 'softmax(Z) of the example', 'A', variants=public_variants(EXERCISE, 'softmax', (Zs,)) or None)}
-                {ledger.check('example_A_column_sums', 'column sums of softmax(Z)', 'np.sum(A, axis=0)')}
-                {ledger.check('example_Z', 'the example input Z (unchanged by softmax)', 'Z')}
-                """), points=1),
-            hidden_reference_test(EXERCISE, "softmax",
-                                  "[(rng.normal(0, 2, size=s),) for s in [(3, 1), (5, 4), (2, 7)]]"
-                                  " + [(rng.normal(size=(4, 3)) * 1000,)]", points=1),
+            worked_example_test("test_softmax_documented", [
+                call("A", "softmax", (Zs,)),
+                shape("softmax(Z)", result("A"), Zs.shape),
+                ledger.entry("example_A", "softmax(Z) of the example", result("A"),
+                             variants=public_variants(EXERCISE, "softmax", (Zs,)) or None),
+                ledger.entry("example_A_column_sums", "column sums of softmax(Z)", operation("sum", result("A"), 0)),
+                ledger.entry("example_Z", "the example input Z (unchanged by softmax)", value(Zs)),
+            ], points=1),
+            hidden_test("softmax", _cases_softmax, points=1),
         ])
     q2 = Question("q2", "one-hot labels", r"""
         Write `one_hot(labels, n_classes)`: `labels` holds $m$ integer classes (any shape, e.g.
         $(1, m)$); return the $(n_{\text{classes}}, m)$ float matrix with a 1 in row `labels[i]` of
         column $i$ and 0 elsewhere.
         """, one_hot, [
-            Test("test_one_hot_documented", ("one_hot",), _dedent(f"""
-                Y = bc.call(one_hot, 'one_hot', {lit(labels)}, 3)
-                bc.check_shape_dtype('one_hot(labels, 3)', Y, (3, 3), 'float')
-                {ledger.check('Yonehot', 'one_hot([[0, 1, 2]], 3)', 'Y')}
-                """), points=1),
+            worked_example_test("test_one_hot_documented", [
+                call("Y", "one_hot", (labels, 3)),
+                shape("one_hot(labels, 3)", result("Y"), (3, 3)),
+                ledger.entry("Yonehot", "one_hot([[0, 1, 2]], 3)", result("Y")),
+            ], points=1),
             public_values_test("test_one_hot_public", "one_hot", (np.array([2, 0, 0, 1]), 4),
                                ref.one_hot(np.array([2, 0, 0, 1]), 4)),
-            hidden_reference_test(EXERCISE, "one_hot",
-                                  "[(rng.integers(0, n, size=(1, m)), n) for n, m in [(3, 5), (5, 1), (2, 8)]]",
-                                  points=1),
+            hidden_test("one_hot", _cases_one_hot, points=1),
         ])
-    docs = "\n".join([ledger.check(i, i.split("_")[0], f"out[{i.split('_')[0]!r}]")
-                      for i in ("Z1_cell4", "A1_cell4", "Z2_cell4", "A2_cell4",
-                                "Z1_cell9", "A1_cell9", "Z2_cell9", "A2_cell9")]
-                     + [ledger.check("dA1dZ1", "tanh'(Z1) = 1 - A1**2 from your A1", "1 - np.asarray(out['A1']) ** 2")])
+    docs = [ledger.entry(i, i.split("_")[0], result("out", i.split("_")[0]))
+            for i in ("Z1_cell4", "A1_cell4", "Z2_cell4", "A2_cell4", "Z1_cell9", "A1_cell9", "Z2_cell9", "A2_cell9")]
+    A1_squared = operation("times", result("out", "A1"), result("out", "A1"))
+    docs.append(ledger.entry("dA1dZ1", "tanh'(Z1) = 1 - A1**2 from your A1",
+                             operation("minus", value(1.0), A1_squared)))
     q3 = Question("q3", "the forward pass of a batch", r"""
         Write `forward(params, X)` for `X` of shape $(n_0, m)$ and return `{"Z1", "A1", "Z2", "A2"}`,
         each $(n_k, m)$. Use `np.tanh` and your `softmax`.
         """, forward, [
-            Test("test_forward_documented", ("forward",), _dedent(f"""
-                params = {lit(params)}
-                X = {lit(X)}
-                out = bc.call(forward, 'forward', params, X)
-                bc.check_structure('forward(params, X)', out, {lit(cache)})
-                {docs}
-                """), points=2),
-            hidden_reference_test(EXERCISE, "forward", f"[({PARAMS}, rng.normal(size=(n0, m))) for n0, n1, n2, m in {SIZES}]",
-                                  batch="lambda params, X: X.shape[1]", points=2),
+            worked_example_test("test_forward_documented", [
+                call("out", "forward", (params, X)),
+                structure("forward(params, X)", result("out"), cache),
+                *docs,
+            ], points=2),
+            hidden_test("forward", _cases_forward, batch_of=(1, 1), points=2),
         ], after="""
         cache = forward(params, X)
         cache["A2"].round(4)
@@ -348,19 +381,17 @@ def questions():
             public_values_test("test_cross_entropy_public", "cross_entropy", (pb, Y), ref.cross_entropy(pb, Y),
                                label="cross_entropy(A2, Y) on the worked batch of 3",
                                variants=public_variants(EXERCISE, "cross_entropy", (pb, Y)), batch_size=3),
-            hidden_reference_test(EXERCISE, "cross_entropy",
-                                  "[(ref.softmax(rng.normal(size=(n, m))), np.eye(n)[:, rng.integers(0, n, size=m)])"
-                                  " for n, m in [(3, 1), (4, 5), (2, 8)]]",
-                                  batch="lambda A2, Y: A2.shape[1]", points=1),
+            hidden_test("cross_entropy", _cases_cross_entropy, batch_of=(0, 1), points=1),
         ])
     dZ2 = ref.softmax_backward(dA2, pb)
-    sb_docs = "\n".join([
-        ledger.check("dLossdA2", "dA = -Y / A2 / m (the upstream gradient given to you)", "dA"),
-        ledger.check("prod2", "A2 * dA", "A * dA"),
-        ledger.check("sumterm", "the sum term sum(A * dA) per column, recovered from your dZ",
-                     "np.mean((A * dA - np.asarray(dZ)) / A, axis=0)"),
-        ledger.check("sumprod", "A * sum(A * dA), recovered from your dZ", "A * dA - np.asarray(dZ)"),
-    ])
+    recovered_sumprod = operation("minus", value(pb * dA2), result("dZ"))  # A * dA - dZ = A * sum(A * dA)
+    sb_docs = [
+        ledger.entry("dLossdA2", "dA = -Y / A2 / m (the upstream gradient given to you)", value(dA2)),
+        ledger.entry("prod2", "A2 * dA", value(pb * dA2)),
+        ledger.entry("sumterm", "the sum term sum(A * dA) per column, recovered from your dZ",
+                     operation("mean", operation("over", recovered_sumprod, value(pb)), 0)),
+        ledger.entry("sumprod", "A * sum(A * dA), recovered from your dZ", recovered_sumprod),
+    ]
     var_sb = public_variants(EXERCISE, "softmax_backward", (dA2, pb))
     q5 = Question("q5", "the softmax Jacobian, column by column", r"""
         Write `softmax_backward(dA, A)`: given $A = \mathrm{softmax}(Z)$ and the upstream gradient
@@ -368,17 +399,13 @@ def questions():
         applying the full Jacobian to every column: $dZ = A \odot (dA - \sum_k A_k\,dA_k)$, with the
         sum taken per column (`axis=0, keepdims=True`) and multiplied by $A$ **once**.
         """, softmax_backward, [
-            Test("test_softmax_backward_documented", ("softmax_backward",), _dedent(f"""
-                A = {lit(pb)}
-                dA = {lit(dA2)}
-                dZ = bc.call(softmax_backward, 'softmax_backward', dA, A)
-                bc.check_shape_dtype('softmax_backward(dA, A)', dZ, {pb.shape}, 'float')
-                bc.check_public('softmax_backward(dA, A) on the worked batch', dZ, {lit(dZ2)}, variants={lit(var_sb)})
-                {sb_docs}
-                """), points=2),
-            hidden_reference_test(EXERCISE, "softmax_backward",
-                                  "[(rng.normal(size=(n, m)), ref.softmax(rng.normal(size=(n, m)))) for n, m in "
-                                  "[(3, 1), (4, 5), (2, 7)]]", points=1),
+            worked_example_test("test_softmax_backward_documented", [
+                call("dZ", "softmax_backward", (dA2, pb)),
+                shape("softmax_backward(dA, A)", result("dZ"), pb.shape),
+                public("softmax_backward(dA, A) on the worked batch", result("dZ"), dZ2, variants=var_sb),
+                *sb_docs,
+            ], points=2),
+            hidden_test("softmax_backward", _cases_softmax_backward, points=1),
         ])
     var = public_variants(EXERCISE, "backward", (params, cache, X, Y))
     q6 = Question("q6", "backpropagation through the batch", r"""
@@ -396,33 +423,19 @@ def questions():
             public_values_test("test_backward_public", "backward", (params, cache, X, Y), grads,
                                label="backward(params, cache, X, Y) on the worked batch", variants=var,
                                batch_size=3, points=2),
-            hidden_reference_test(EXERCISE, "backward", f"""[(p, ref.forward(p, X), X, Y) for p, X, Y in
-                [({PARAMS}, rng.normal(size=(n0, m)), {ONE_HOT}) for n0, n1, n2, m in {SIZES}]]""",
-                                  batch="lambda params, cache, X, Y: X.shape[1]", points=2),
-            Test("test_backward_finite_differences", ("backward",), f"""
-                from solutions.networks import tanh_softmax_batch as ref
-                rng = np.random.default_rng(13)
-                for n0, n1, n2, m in [(2, 2, 3, 3), (3, 4, 2, 5)]:
-                    params = {PARAMS}
-                    X = rng.normal(size=(n0, m))
-                    Y = {ONE_HOT}
-                    grads = bc.call(backward, 'backward', params, ref.forward(params, X), X, Y)
-                    bc.check_gradients_numerically('backward', grads,
-                        lambda p: ref.cross_entropy(ref.forward(p, X)['A2'], Y), params,
-                        tolerance=bc.SMOOTH_FD_TOLERANCE)
-                """, points=2, hidden=True),
+            hidden_test("backward", _cases_backward, batch_of=(2, 1), points=2),
+            finite_difference_test("backward", _cases_gradients, points=2),
         ])
     q7 = Question("q7", "predictions", r"""
         Write `predict(params, X)`: the most probable class of every column, an integer array of shape
         $(m,)$ (`np.argmax(..., axis=0)` of the forward pass's $A_2$). The worked example predicts
         $(0, 2, 2)$: the second example is misclassified.
         """, predict, [
-            Test("test_predict_documented", ("predict",), _dedent(f"""
-                P = bc.call(predict, 'predict', {lit(params)}, {lit(X)})
-                {ledger.check('P', 'predict(params, X)', 'P')}
-                """), points=1),
-            hidden_reference_test(EXERCISE, "predict", f"[({PARAMS}, rng.normal(size=(n0, m))) for n0, n1, n2, m in {SIZES}]",
-                                  points=1),
+            worked_example_test("test_predict_documented", [
+                call("P", "predict", (params, X)),
+                ledger.entry("P", "predict(params, X)", result("P")),
+            ], points=1),
+            hidden_test("predict", _cases_forward, points=1),
             public_structure_test("test_predict_interface", "predict", (params, X), ref.predict(params, X),
                                   label="predict(params, X): an integer numpy array of shape (m,)"),
         ])

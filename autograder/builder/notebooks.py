@@ -18,7 +18,6 @@ import nbformat
 
 from autograder.builder import master_path
 from solutions import exercises
-from solutions.describe import Ledger, Question, Test, ledger_entries, lit  # noqa: F401 (the builder's vocabulary)
 
 NBFORMAT_MINOR = 5
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
