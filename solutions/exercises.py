@@ -25,7 +25,8 @@ from pathlib import Path
 
 DESCRIPTION = "exercise.py"
 BUNDLED = Path(__file__).resolve().parent / "course"
-_LOADING = threading.Lock()  # the batch grader loads from several threads: one import at a time
+_LOADING = threading.RLock()  # the batch grader loads from several threads: one import at a time
+# (reentrant: a description may load another exercise's, or look itself up, while it loads)
 
 
 def course_dir():

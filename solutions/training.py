@@ -140,3 +140,20 @@ def swapped(network=None, rule=None):
         yield _swaps.current
     finally:
         _swaps.current = outer
+
+
+def random_problem(net, rng, sizes, batch, targets="one-hot"):
+    """(params, x, y) drawn from ``rng``, for hidden tests: parameters normal(0, 1) for layer widths
+    ``sizes`` (``net.init_params``), inputs normal(0, 1) for a batch of ``batch`` (laid out by the
+    network's convention), then targets: ``"one-hot"`` (a class drawn uniformly per example) or
+    ``"binary"`` (0.0 or 1.0 per output). Shapes: x and y as the network's forward takes them."""
+    params = net.init_params(rng, sizes)
+    columns = net.convention == "columns"
+    n_in, n_out = sizes[0], sizes[-1]
+    x = rng.normal(size=(n_in, batch) if columns else (batch, n_in))
+    if targets == "one-hot":
+        y = np.eye(n_out)[:, rng.integers(0, n_out, size=batch)]
+        return params, x, (y if columns else y.T)
+    if targets == "binary":
+        return params, x, rng.integers(0, 2, size=(n_out, batch) if columns else (batch, n_out)).astype(float)
+    raise ValueError(f"targets {targets!r}: expected 'one-hot' or 'binary'")

@@ -62,14 +62,8 @@ def worked_example(seed=SEED):
     return params, x, np.eye(3)[:, labels]
 
 
-def _random_params(rng, n0, n1, n2):
-    return {"W1": rng.normal(size=(n1, n0)), "b1": rng.normal(size=(n1, 1)),
-            "W2": rng.normal(size=(n2, n1)), "b2": rng.normal(size=(n2, 1))}
-
-
 def _random_problem(rng, n0, n1, n2, m):
-    params = _random_params(rng, n0, n1, n2)
-    return params, rng.normal(size=(n0, m)), np.eye(n2)[:, rng.integers(0, n2, size=m)]
+    return training.random_problem(NET, rng, (n0, n1, n2), m)
 
 
 SIZES = [(2, 5, 3, 1), (3, 4, 2, 6), (4, 6, 5, 9)]
@@ -313,12 +307,3 @@ def questions():
             hidden_test("train", _cases_train),
         ])
     return [q1, q2, q3, q4, q5, q6]
-
-
-def outro():
-    return [("md", r"""
-        ## Submit
-
-        Restart the kernel and run every cell, check that every `grader.check` passes, then run the
-        export cell below and submit the zip it makes.
-        """)]

@@ -225,14 +225,9 @@ def _worked_params():
 
 # ---------------------------------------------------------------- hidden inputs, drawn by the grader
 
-def _random_params(rng, n0, n1, n2):
-    return {"W1": rng.normal(size=(n1, n0)), "b1": rng.normal(size=(n1, 1)),
-            "W2": rng.normal(size=(n2, n1)), "b2": rng.normal(size=(n2, 1))}
-
-
 def _random_problem(rng, n0, n1, n2, m):
     """(params, X, y) of the given sizes, targets in {0, 1}."""
-    return _random_params(rng, n0, n1, n2), rng.normal(size=(n0, m)), rng.integers(0, 2, size=(n2, m)).astype(float)
+    return training.random_problem(NET, rng, (n0, n1, n2), m, targets="binary")
 
 
 def _cases_forward(rng):
@@ -257,7 +252,7 @@ def _cases_gradients(rng):
 
 
 def _cases_gradient_descent_step(rng):
-    return [(_random_params(rng, n0, n1, n2), _random_params(rng, n0, n1, n2), lr)
+    return [(NET.init_params(rng, (n0, n1, n2)), NET.init_params(rng, (n0, n1, n2)), lr)
             for n0, n1, n2, lr in [(3, 4, 1, 0.3), (5, 2, 3, 0.01), (2, 7, 1, 1.5)]]
 
 
@@ -398,12 +393,3 @@ def questions():
         print("predictions:", forward(trained, X)["a2"].round(3), "targets:", y)
         """)
     return [q1, q2, q3, q4, q5]
-
-
-def outro():
-    return [("md", r"""
-        ## Submit
-
-        Restart the kernel and run every cell, check that every `grader.check` passes, then run the
-        export cell below and submit the zip it makes.
-        """)]

@@ -11,7 +11,7 @@ loss sum(g * z3(params)) with g = (rounded a3 - y) / batch held fixed -- not of 
 """
 import numpy as np
 
-from solutions import activations
+from solutions import activations, training
 from solutions.describe import (accept, call, finite_difference_test, hidden_test, Ledger,
                                 operation, public, public_structure_test, public_values_test,
                                 public_variants, Question, Reference, result, structure, value,
@@ -247,9 +247,7 @@ def intro():
 
 def _random_problem(rng, n0, n1, n2, n3, m):
     """(params, x, one-hot y) of the given sizes."""
-    shapes = {"W1": (n1, n0), "b1": (n1, 1), "W2": (n2, n1), "b2": (n2, 1), "W3": (n3, n2), "b3": (n3, 1)}
-    params = {name: rng.normal(size=shape) for name, shape in shapes.items()}
-    return params, rng.normal(size=(n0, m)), np.eye(n3)[:, rng.integers(0, n3, size=m)]
+    return training.random_problem(NET, rng, (n0, n1, n2, n3), m)
 
 
 def _cases_elementwise(rng):
@@ -399,12 +397,3 @@ def _second_example_tests():
                                   label="backward(params, cache, x, y) on a batch of 4 (exact a3), labels [2, 0, 2, 1]",
                                   variants=public_variants(EXERCISE, "backward", args), batch_size=4)],
     }
-
-
-def outro():
-    return [("md", r"""
-        ## Submit
-
-        Restart the kernel and run every cell, check that every `grader.check` passes, then run the
-        export cell below and submit the zip it makes.
-        """)]

@@ -263,14 +263,9 @@ def intro():
 
 # ---------------------------------------------------------------- hidden inputs, drawn by the grader
 
-def _random_params(rng, n0, n1, n2, n3):
-    shapes = {"W1": (n1, n0), "b1": (n1, 1), "W2": (n2, n1), "b2": (n2, 1), "W3": (n3, n2), "b3": (n3, 1)}
-    return {name: rng.normal(size=shape) for name, shape in shapes.items()}
-
-
 def _random_problem(rng, n0, n1, n2, n3, m):
     """(params, x, one-hot y) of the given sizes."""
-    return _random_params(rng, n0, n1, n2, n3), rng.normal(size=(n0, m)), np.eye(n3)[:, rng.integers(0, n3, size=m)]
+    return training.random_problem(NET, rng, (n0, n1, n2, n3), m)
 
 
 def _cases_sigmoid(rng):
@@ -282,7 +277,7 @@ def _cases_softmax(rng):
 
 
 def _cases_forward(rng):
-    return [(_random_params(rng, *sizes[:4]), rng.normal(size=(sizes[0], sizes[4]))) for sizes in SIZES]
+    return [(NET.init_params(rng, sizes[:4]), rng.normal(size=(sizes[0], sizes[4]))) for sizes in SIZES]
 
 
 def _cases_cross_entropy(rng):
@@ -302,7 +297,7 @@ def _cases_gradients(rng):
 
 
 def _cases_sgd_step(rng):
-    return [(_random_params(rng, n0, n1, n2, n3), _random_params(rng, n0, n1, n2, n3), lr)
+    return [(NET.init_params(rng, (n0, n1, n2, n3)), NET.init_params(rng, (n0, n1, n2, n3)), lr)
             for n0, n1, n2, n3, lr in [(3, 3, 3, 3, 1.0), (4, 2, 5, 3, 0.1), (2, 6, 2, 4, 0.03)]]
 
 
@@ -486,12 +481,3 @@ def _second_example_tests():
                                   label="backward(params, cache, x, y) on a batch of 4, labels [2, 0, 2, 1]",
                                   variants=public_variants(EXERCISE, "backward", args), batch_size=4)],
     }
-
-
-def outro():
-    return [("md", r"""
-        ## Submit
-
-        Run every cell from the top (Kernel → Restart & Run All), check that every `grader.check`
-        passes, then run the export cell below and submit the zip it makes.
-        """)]

@@ -98,6 +98,17 @@ def per_sample_loss(params, X, y, s):
     return ref.bce_loss(ref.forward(params, X[s:s + 1])["p"], y[s:s + 1])
 
 
+def _sample_gradients(k, n, grads):
+    """One example's gradients under the ledger's names: whole (it<k>_d<name>_sample<n>) and the
+    entries the notebook prints one by one (db1_<i>, dW<j><i>)."""
+    out = {f"it{k}_d{name}_sample{n}": grads[name] for name in PARAM_NAMES}
+    for i in range(2):
+        out[f"it{k}_db1_{i}_sample{n}"] = grads["b1"][i]
+        for j in range(3):
+            out[f"it{k}_dW{j}{i}_sample{n}"] = grads["W"][j, i]
+    return out
+
+
 def _iteration_values(k):
     """Forward values, per-example chain-rule factors and gradients, and mean gradients of iteration k."""
     X, y = inputs()
@@ -121,13 +132,8 @@ def _iteration_values(k):
             values[f"it{k}_dh{i}_dz{i}_sample{n}"] = ref.silu_derivative(Z[i])
             for j in range(3):
                 values[f"dz{i}_dW{j}{i}_sample{n}"] = X[s, j]
-        grads = ref.backward(params, ref.forward(params, X[s:s + 1]), X[s:s + 1], y[s:s + 1])
-        for name in PARAM_NAMES:
-            values[f"it{k}_d{name}_sample{n}"] = grads[name]
-        for i in range(2):
-            values[f"it{k}_db1_{i}_sample{n}"] = grads["b1"][i]
-            for j in range(3):
-                values[f"it{k}_dW{j}{i}_sample{n}"] = grads["W"][j, i]
+        values.update(_sample_gradients(k, n, ref.backward(params, ref.forward(params, X[s:s + 1]),
+                                                          X[s:s + 1], y[s:s + 1])))
     for name, grad in ref.backward(params, cache, X, y).items():
         values[f"it{k}_d{name}"] = grad
     return values
@@ -170,13 +176,7 @@ def finite_difference_values():
             fd[f"it{k}_d{name}"] = mean[name]
         for s in range(len(y)):
             n = s + 1
-            grads = numerical_gradients(lambda q: per_sample_loss(q, X, y, s), params)
-            for name in PARAM_NAMES:
-                fd[f"it{k}_d{name}_sample{n}"] = grads[name]
-            for i in range(2):
-                fd[f"it{k}_db1_{i}_sample{n}"] = grads["b1"][i]
-                for j in range(3):
-                    fd[f"it{k}_dW{j}{i}_sample{n}"] = grads["W"][j, i]
+            fd.update(_sample_gradients(k, n, numerical_gradients(lambda q: per_sample_loss(q, X, y, s), params)))
             fd[f"it{k}_dL_dy_sample{n}"] = _scalar_fd(lambda p: ref.bce_loss(np.array([p]), y[s:s + 1]),
                                                       cache["p"][s])
             fd[f"it{k}_dy_df_sample{n}"] = _scalar_fd(lambda f: float(sigmoid(f)), cache["f"][s])
@@ -655,12 +655,3 @@ def questions():
         print(trained["W"].T.round(8))
         """)
     return [q1, q2, q3, q4, q5, q6, q7]
-
-
-def outro():
-    return [("md", r"""
-        ## Submit
-
-        Run every cell from the top (Kernel → Restart & Run All), check that every `grader.check`
-        passes, then run the export cell below and submit the zip it makes.
-        """)]

@@ -53,13 +53,8 @@ def worked_example(seed=SEED):
     return params, x, y
 
 
-def _random_params(rng, n0, n1):
-    return {"W1": rng.normal(size=(n1, n0)), "b1": rng.normal(size=(n1, 1)),
-            "W2": rng.normal(size=(1, n1)), "b2": rng.normal(size=(1, 1))}
-
-
 def _random_problem(rng, n0, n1, m):
-    return _random_params(rng, n0, n1), rng.normal(size=(n0, m)), rng.integers(0, 2, size=(1, m)).astype(float)
+    return training.random_problem(NET, rng, (n0, n1, 1), m, targets="binary")
 
 
 SIZES = [(3, 4, 1), (2, 5, 6), (5, 3, 9)]   # (inputs, hidden units, batch)
@@ -301,12 +296,3 @@ def questions():
         np.round(losses, 4)
         """)
     return [q1, q2, q3, q4, q5]
-
-
-def outro():
-    return [("md", r"""
-        ## Submit
-
-        Restart the kernel and run every cell, check that every `grader.check` passes, then run the
-        export cell below and submit the zip it makes.
-        """)]

@@ -14,7 +14,7 @@ sumprod = A2 * sumterm already holds the A2 factor: the sum term is multiplied b
 """
 import numpy as np
 
-from solutions import activations
+from solutions import activations, training
 from solutions.describe import Ledger, Question, Reference, public_variants
 from solutions.describe import (call, finite_difference_test, hidden_test, operation, public, public_structure_test,
                                 public_values_test, result, shape, structure, value, worked_example_test)
@@ -279,9 +279,7 @@ def intro():
 
 def _random_problem(rng, n0, n1, n2, m):
     """(params, X, one-hot Y) of the given sizes."""
-    params = {"W1": rng.normal(size=(n1, n0)), "b1": rng.normal(size=(n1, 1)),
-              "W2": rng.normal(size=(n2, n1)), "b2": rng.normal(size=(n2, 1))}
-    return params, rng.normal(size=(n0, m)), np.eye(n2)[:, rng.integers(0, n2, size=m)]
+    return training.random_problem(NET, rng, (n0, n1, n2), m)
 
 
 def _cases_softmax(rng):
@@ -478,12 +476,3 @@ def _second_example_tests():
                                   label="backward(params, cache, X, Y) on a batch of 4, labels [2, 0, 2, 1]",
                                   variants=public_variants(EXERCISE, "backward", args), batch_size=4)],
     }
-
-
-def outro():
-    return [("md", r"""
-        ## Submit
-
-        Restart the kernel and run every cell, check that every `grader.check` passes, then run the
-        export cell below and submit the zip it makes.
-        """)]

@@ -163,6 +163,14 @@ GRADING_POLICY = r"""
 """
 
 
+SUBMIT = """
+## Submit
+
+Run every cell from the top (Kernel → Restart & Run All), check that every `grader.check`
+passes, then run the export cell below and submit the zip it makes.
+"""
+
+
 def master_notebook(spec):
     """The Otter Assign master notebook of one exercise spec module."""
     cells = [_raw(assignment_config(spec.EXERCISE, getattr(spec, "FILES", ())))]
@@ -184,7 +192,8 @@ def master_notebook(spec):
         cells.append(_raw("# END QUESTION"))
         if q.after:
             cells.append(_code(q.after))
-    cells += [_md(text) if kind == "md" else _code(text) for kind, text in spec.outro()]
+    outro = spec.outro() if hasattr(spec, "outro") else [("md", SUBMIT)]
+    cells += [_md(text) if kind == "md" else _code(text) for kind, text in outro]
     nb = nbformat.v4.new_notebook(cells=cells, metadata={
         "kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
     nb.nbformat_minor = NBFORMAT_MINOR
