@@ -167,6 +167,15 @@ def marked_solution(function):
     return "\n".join(lines[:start] + [indent + "# BEGIN SOLUTION"] + lines[start:] + [indent + "# END SOLUTION"])
 
 
+def run_cell(source):
+    """The names a notebook code cell defines, run as the notebook runs it. A worked example shown
+    in the intro as code is computed from that same code, so the numbers students see and the ones
+    the tests use cannot drift apart."""
+    namespace = {}
+    exec(compile(textwrap.dedent(source), "<worked example cell>", "exec"), namespace)
+    return namespace
+
+
 class Reference(SimpleNamespace):
     """An exercise's reference: its student-facing functions composed from ``solutions``' building
     blocks, and the helpers of its worked example. ``@ref.add`` puts a function of the description
@@ -223,6 +232,17 @@ bc.check_public({label!r}, received, {lit(expected)}{options})
         kind = "int" if np.asarray(expected).dtype.kind in "iub" else "float"
         body += f"bc.check_shape_dtype({shape_label!r}, received, {np.shape(expected)!r}, {kind!r})\n"
     return Test(name, tuple(needs or (function,)), body, points=points, kind="values")
+
+
+def worked_tests(function, args, expected, cases, *, label, batch_size=None, batch_of=None, hidden_points=2):
+    """The usual three tests of a function: on the worked example ``args``, its shapes
+    (``public_structure_test``: an interface slip costs that point only) and its values
+    (``public_values_test``, against ``expected``, the reference's answer); then the hidden
+    cases ``cases(rng)`` (``hidden_test``)."""
+    return [public_structure_test(f"test_{function}_shapes", function, args, expected, label=label),
+            public_values_test(f"test_{function}_public", function, args, expected, label=label,
+                               batch_size=batch_size),
+            hidden_test(function, cases, batch_of=batch_of, points=hidden_points)]
 
 
 def public_structure_test(name, function, args, example, *, needs=None, points=1, label=None):

@@ -7,8 +7,9 @@ composed from solutions' building blocks. Column convention: x is (2, batch), W 
 import numpy as np
 
 from solutions import activations, losses, training
-from solutions.describe import Question, Reference, finite_difference_test, hidden_test, inputs_unchanged_test
-from solutions.describe import public_structure_test, public_values_test
+from solutions.describe import (finite_difference_test, hidden_test, inputs_unchanged_test,
+                                public_structure_test, public_values_test, Question, Reference,
+                                run_cell, worked_tests)
 from solutions.network import Layer, Network
 from solutions.regularization import l2_penalty
 from solutions.softmax import softmax
@@ -20,7 +21,6 @@ LAMBDA = 0.01      # the L2 coefficient of the worked example
 LEARNING_RATE = 0.5
 BATCH_SIZE = 3     # does not divide the 8 examples: the last batch is smaller, as the prompt says
 EPOCHS = 2
-SEED = 7           # the worked example's draw
 TRAIN_SEED = 1     # the mini-batch order of the worked example's training run
 SECOND_SEED = 3    # a second public example, with biases that are not zero
 SECOND_LAMBDA = 0.1
@@ -50,16 +50,31 @@ ref = Reference(
 
 # ---------------------------------------------------------------- the worked example (a seeded draw)
 
+WORKED_CELL = """
+import numpy as np
+
+def softmax(z):
+    \"\"\"Column-wise softmax (given). z: (n_classes, batch).\"\"\"
+    e = np.exp(z - np.max(z, axis=0, keepdims=True))
+    return e / np.sum(e, axis=0, keepdims=True)
+
+rng = np.random.default_rng(7)
+params = {"W1": rng.normal(0, 0.5, (5, 2)), "b1": np.zeros((5, 1)),
+          "W2": rng.normal(0, 0.5, (3, 5)), "b2": np.zeros((3, 1))}
+labels = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+centres = np.array([[1.0, 1.0], [-1.0, 1.0], [0.0, -1.0]])
+x = (centres[labels] + rng.normal(0, 0.3, (8, 2))).T   # (2, 8)
+y = np.eye(3)[:, labels]                                # one-hot (3, 8)
+lam = 0.01
+"""
+
+
 @ref.add
-def worked_example(seed=SEED):
-    """(params, x, y): weights normal(0, 0.5), zero biases, 8 points of 3 classes, one-hot y (3, 8)."""
-    rng = np.random.default_rng(seed)
-    params = {"W1": rng.normal(0, 0.5, (5, 2)), "b1": np.zeros((5, 1)),
-              "W2": rng.normal(0, 0.5, (3, 5)), "b2": np.zeros((3, 1))}
-    labels = np.array([0, 1, 2, 0, 1, 2, 0, 1])
-    centres = np.array([[1.0, 1.0], [-1.0, 1.0], [0.0, -1.0]])
-    x = (centres[labels] + rng.normal(0, 0.3, (8, 2))).T
-    return params, x, np.eye(3)[:, labels]
+def worked_example():
+    """(params, x, y) as the intro's code cell draws them: weights normal(0, 0.5), zero biases,
+    8 points of 3 classes, one-hot y (3, 8)."""
+    cell = run_cell(WORKED_CELL)
+    return cell["params"], cell["x"], cell["y"]
 
 
 def _random_problem(rng, n0, n1, n2, m):
@@ -191,23 +206,7 @@ def intro():
 
         The worked example below is a seeded draw: 8 points of 3 classes.
         """),
-        ("code", """
-        import numpy as np
-
-        def softmax(z):
-            \"\"\"Column-wise softmax (given). z: (n_classes, batch).\"\"\"
-            e = np.exp(z - np.max(z, axis=0, keepdims=True))
-            return e / np.sum(e, axis=0, keepdims=True)
-
-        rng = np.random.default_rng(7)
-        params = {"W1": rng.normal(0, 0.5, (5, 2)), "b1": np.zeros((5, 1)),
-                  "W2": rng.normal(0, 0.5, (3, 5)), "b2": np.zeros((3, 1))}
-        labels = np.array([0, 1, 2, 0, 1, 2, 0, 1])
-        centres = np.array([[1.0, 1.0], [-1.0, 1.0], [0.0, -1.0]])
-        x = (centres[labels] + rng.normal(0, 0.3, (8, 2))).T   # (2, 8)
-        y = np.eye(3)[:, labels]                                # one-hot (3, 8)
-        lam = 0.01
-        """),
+        ("code", WORKED_CELL),
     ]
 
 
@@ -241,11 +240,8 @@ def questions():
         Write `forward(params, x)` for `x` of shape $(2, m)$ (any batch size and layer widths) and return
         `{"z1", "a1", "z2", "a2"}`, each $(n_k, m)$, with `a2` the softmax of `z2` (use the given `softmax`).
         """, forward, [
-            public_structure_test("test_forward_shapes", "forward", (params, x), cache,
-                                  label="forward(params, x) on the worked example"),
-            public_values_test("test_forward_public", "forward", (params, x), cache,
-                               label="forward(params, x) on the worked example", batch_size=8),
-            hidden_test("forward", _cases_forward, batch_of=(1, 1)),
+            *worked_tests("forward", (params, x), cache, _cases_forward, batch_size=8, batch_of=(1, 1),
+                          label="forward(params, x) on the worked example"),
         ], after="""
         cache = forward(params, x)
         cache["a2"].round(3)

@@ -15,8 +15,8 @@ import numpy as np
 from solutions import activations, training
 from solutions.describe import (call, finite_difference_test, hidden_test, inputs_unchanged_test,
                                 Ledger, public, public_structure_test, public_values_test,
-                                public_variants, Question, Reference, result, shape, structure,
-                                variants_of, worked_example_test)
+                                public_variants, Question, Reference, result, run_cell, shape,
+                                structure, variants_of, worked_example_test)
 from solutions.gradcheck import KINKED_TOLERANCE, numerical_gradients
 from solutions.layers import affine_backward
 from solutions.losses import mean_squared_error
@@ -216,8 +216,7 @@ def intro():
 
 def _worked_params():
     """The intro cell's params, to make sure they are the reference's initial_params()."""
-    env = {}
-    exec(WORKED_DATA, env)
+    env = run_cell(WORKED_DATA)
     expected = ref.initial_params()
     assert all(np.array_equal(env["params"][k], expected[k]) for k in expected), "intro cell drifted from ref"
     return expected

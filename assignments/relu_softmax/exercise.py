@@ -14,8 +14,8 @@ import numpy as np
 from solutions import activations, training
 from solutions.describe import (accept, call, finite_difference_test, hidden_test, Ledger,
                                 operation, public, public_structure_test, public_values_test,
-                                public_variants, Question, Reference, result, structure, value,
-                                variants_of, worked_example_test)
+                                public_variants, Question, Reference, result, run_cell, structure,
+                                value, variants_of, worked_example_test)
 from solutions.gradcheck import KINKED_TOLERANCE, numerical_gradient, numerical_gradients
 from solutions.losses import cross_entropy
 from solutions.network import Layer, Network
@@ -48,29 +48,38 @@ ref = Reference(
 
 # ---------------------------------------------------------------- the worked example
 
+WORKED_CELL = """
+import numpy as np
+
+params = {
+    "W1": np.array([[1, -1, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=float),
+    "b1": np.array([[-5], [0], [1], [-2]], dtype=float),
+    "W2": np.array([[1, -1, 1, 0], [0, 1, -1, 1]], dtype=float),
+    "b2": np.array([[0], [3]], dtype=float),
+    "W3": np.array([[2, 0], [0, 2], [1, 1]], dtype=float),
+    "b3": np.array([[-1], [-5], [-7]], dtype=float),
+}
+x = np.array([[2.0], [1.0], [3.0]])
+y = np.array([[0.0], [1.0], [0.0]])  # the true class is the second
+"""
+
+
 @ref.add
 def initial_params():
-    """The worked example's integer weights (cells In [4], In [7], In [8]), as floats."""
-    return {
-        "W1": np.array([[1, -1, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=float),
-        "b1": np.array([[-5], [0], [1], [-2]], dtype=float),
-        "W2": np.array([[1, -1, 1, 0], [0, 1, -1, 1]], dtype=float),
-        "b2": np.array([[0], [3]], dtype=float),
-        "W3": np.array([[2, 0], [0, 2], [1, 1]], dtype=float),
-        "b3": np.array([[-1], [-5], [-7]], dtype=float),
-    }
+    """The worked example's integer weights (cells In [4], In [7], In [8]), as floats: the intro's code cell."""
+    return run_cell(WORKED_CELL)["params"]
 
 
 @ref.add
 def worked_x():
     """The worked input, one example: (3, 1)."""
-    return np.array([[2.0], [1.0], [3.0]])
+    return run_cell(WORKED_CELL)["x"]
 
 
 @ref.add
 def worked_y():
     """The worked target, one-hot class 1: (3, 1)."""
-    return np.array([[0.0], [1.0], [0.0]])
+    return run_cell(WORKED_CELL)["y"]
 
 
 @ref.add
@@ -226,20 +235,7 @@ def intro():
         reads the probabilities from `cache["a3"]` as given; the public test passes it the rounded
         ones to reproduce the printed gradients.
         """),
-        ("code", """
-        import numpy as np
-
-        params = {
-            "W1": np.array([[1, -1, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=float),
-            "b1": np.array([[-5], [0], [1], [-2]], dtype=float),
-            "W2": np.array([[1, -1, 1, 0], [0, 1, -1, 1]], dtype=float),
-            "b2": np.array([[0], [3]], dtype=float),
-            "W3": np.array([[2, 0], [0, 2], [1, 1]], dtype=float),
-            "b3": np.array([[-1], [-5], [-7]], dtype=float),
-        }
-        x = np.array([[2.0], [1.0], [3.0]])
-        y = np.array([[0.0], [1.0], [0.0]])  # the true class is the second
-        """),
+        ("code", WORKED_CELL),
     ]
 
 

@@ -8,8 +8,9 @@ import numpy as np
 
 from solutions import losses, optim, training
 from solutions.activations import sigmoid
-from solutions.describe import Question, Reference, finite_difference_test, hidden_test, inputs_unchanged_test
-from solutions.describe import public_structure_test, public_values_test
+from solutions.describe import (finite_difference_test, hidden_test, inputs_unchanged_test,
+                                public_structure_test, public_values_test, Question, Reference,
+                                run_cell, worked_tests)
 from solutions.network import Layer, Network
 
 EXERCISE = "tanh_bce_adam"
@@ -17,7 +18,6 @@ FILES = ()
 LEARNING_RATE = 0.05
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8   # Adam's defaults, as in optim.adam_step
 STEPS = 8
-SEED = 12          # the worked example's draw
 
 NET = Network(layers=(Layer("W1", "b1", "tanh", pre="z1", post="a1"),
                       Layer("W2", "b2", "sigmoid", pre="z2", post="a2")),
@@ -42,15 +42,27 @@ ref = Reference(
 
 # ---------------------------------------------------------------- the worked example (a seeded draw)
 
+WORKED_CELL = """
+import numpy as np
+
+def sigmoid(z):
+    \"\"\"1 / (1 + exp(-z)), elementwise (given).\"\"\"
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
+
+rng = np.random.default_rng(12)
+params = {"W1": rng.normal(0, 0.5, (4, 3)), "b1": np.zeros((4, 1)),
+          "W2": rng.normal(0, 0.5, (1, 4)), "b2": np.zeros((1, 1))}
+x = rng.normal(0, 1, (3, 8))                   # (3, 8)
+y = (x[0:1] + x[1:2] > x[2:3]).astype(float)   # (1, 8), 0 or 1
+"""
+
+
 @ref.add
-def worked_example(seed=SEED):
-    """(params, x, y): weights normal(0, 0.5), zero biases, 8 points in 3-d, y = 1 where x1 + x2 > x3."""
-    rng = np.random.default_rng(seed)
-    params = {"W1": rng.normal(0, 0.5, (4, 3)), "b1": np.zeros((4, 1)),
-              "W2": rng.normal(0, 0.5, (1, 4)), "b2": np.zeros((1, 1))}
-    x = rng.normal(0, 1, (3, 8))
-    y = (x[0:1] + x[1:2] > x[2:3]).astype(float)
-    return params, x, y
+def worked_example():
+    """(params, x, y) as the intro's code cell draws them: weights normal(0, 0.5), zero biases,
+    8 points in 3-d, y = 1 where x1 + x2 > x3."""
+    cell = run_cell(WORKED_CELL)
+    return cell["params"], cell["x"], cell["y"]
 
 
 def _random_problem(rng, n0, n1, m):
@@ -178,19 +190,7 @@ def intro():
         The worked example below is a seeded draw: 8 points in 3 dimensions, labelled 1 where
         $x_1 + x_2 > x_3$.
         """),
-        ("code", """
-        import numpy as np
-
-        def sigmoid(z):
-            \"\"\"1 / (1 + exp(-z)), elementwise (given).\"\"\"
-            return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
-
-        rng = np.random.default_rng(12)
-        params = {"W1": rng.normal(0, 0.5, (4, 3)), "b1": np.zeros((4, 1)),
-                  "W2": rng.normal(0, 0.5, (1, 4)), "b2": np.zeros((1, 1))}
-        x = rng.normal(0, 1, (3, 8))                   # (3, 8)
-        y = (x[0:1] + x[1:2] > x[2:3]).astype(float)   # (1, 8), 0 or 1
-        """),
+        ("code", WORKED_CELL),
     ]
 
 
@@ -213,11 +213,8 @@ def questions():
         `z2` and `a2` are $(1, m)$. Use `np.tanh` for the hidden layer and the given `sigmoid` for the
         output.
         """, forward, [
-            public_structure_test("test_forward_shapes", "forward", (params, x), cache,
-                                  label="forward(params, x) on the worked example"),
-            public_values_test("test_forward_public", "forward", (params, x), cache,
-                               label="forward(params, x) on the worked example", batch_size=8),
-            hidden_test("forward", _cases_forward, batch_of=(1, 1)),
+            *worked_tests("forward", (params, x), cache, _cases_forward, batch_size=8, batch_of=(1, 1),
+                          label="forward(params, x) on the worked example"),
         ], after="""
         cache = forward(params, x)
         cache["a2"].round(3)
