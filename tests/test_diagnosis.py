@@ -890,26 +890,15 @@ def test_adam_mistakes_are_named_wherever_adam_is_used(exercise, ref, code, stud
     assert_diagnosed(found, code)
 
 
-def test_adam_without_bias_correction_in_a_loop_written_out():
-    """The same mistake in a student's own loop (no solutions.training in it)."""
+def test_adam_without_bias_correction_in_a_loop_written_out(monkeypatch):
+    """The same mistake in a loop written out as a student writes it (no solutions.training in it):
+    tanh_bce_adam's model answer, calling the student's Adam step."""
+    description = load("tanh_bce_adam")
+    assert "training" not in inspect.getsource(description.train)  # its own loop, not the shared one
+    monkeypatch.setattr(description, "adam_step", adam_without_bias_correction)
     rng = np.random.default_rng(20)
-    params, x, y = random_problem(ADAM_NET, {k: np.shape(v) for k, v in ADAM_NET.init_params(rng, (3, 4, 1)).items()},
-                                  rng, 6)
-
-    def train(params, x, y, lr, steps):
-        params = {name: np.array(value, dtype=float) for name, value in params.items()}
-        m = {name: np.zeros_like(value) for name, value in params.items()}
-        v = {name: np.zeros_like(value) for name, value in params.items()}
-        losses = []
-        for t in range(1, steps + 1):
-            cache = ADAM_NET.forward(params, x)
-            losses.append(ADAM_NET.loss(cache["a2"], y))
-            grads = ADAM_NET.backward(params, cache, x, y)
-            for name in params:
-                params[name], m[name], v[name] = adam_without_bias_correction(params[name], grads[name], m[name],
-                                                                              v[name], t, lr)
-        return params, losses
-
-    found = diagnoses("adam", "train", train, (params, x, y, 0.05, 5), ref=ADAM_REF)
+    shapes = {name: np.shape(value) for name, value in worked_params(description.ref).items()}
+    params, x, y = random_problem(description.ref.network, shapes, rng, 6)
+    found = diagnoses("tanh_bce_adam", "train", description.train, (params, x, y, 0.05, 5))
     assert_diagnosed(found, "adam-no-bias-correction")
     assert (0, "W1") in found and (1,) in found
