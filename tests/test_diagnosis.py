@@ -6,6 +6,7 @@ on random inputs, compared quantity by quantity with the reference, and must rec
 on the quantities it changes and no other code anywhere. A correct answer and unrelated wrong
 answers receive none. The same lines must come out of the checks helpers the tests call.
 """
+import functools
 import inspect
 
 import numpy as np
@@ -233,42 +234,38 @@ def momentum_param_first(param, grad, velocity, gamma, eta):
 
 
 # ------------------------------------------------------------------ one test per mistake
-MISTAKES = [
-    # (code, exercise, function, student function, case builder, batch size passed to the check)
-    ("transposed", "sigmoid_mlp", "backward",
-     lambda *a: sigmoid_mlp_backward(*a, transpose_dW=True), sigmoid_mlp_case, 4),
-    ("sign-flipped", "relu_softmax", "backward", relu_softmax_backward_y_minus_a, relu_softmax_case, 4),
-    ("summed-not-averaged", "tanh_softmax_batch", "backward",
-     lambda *a: tanh_backward(*a, no_mean=True), tanh_case, 5),
-    ("averaged-not-summed", "silu_momentum", "backward",
-     lambda *a: silu_backward(*a, divide_twice=True), silu_case, 5),
-    ("bias-not-summed", "relu_mse_training", "backward",
-     lambda *a: relu_mse_backward(*a, bias_per_example=True), relu_mse_case, 4),
-    ("bias-wrong-axis", "tanh_softmax_batch", "backward",
-     lambda *a: tanh_backward(*a, bias_axis=0), tanh_case, 5),
-    ("derivative-at-output", "sigmoid_mlp", "backward",
-     lambda *a: sigmoid_mlp_backward(*a, at_output=True), sigmoid_mlp_case, 4),
-    ("derivative-at-output", "tanh_softmax_batch", "backward",
-     lambda *a: tanh_backward(*a, at_output=True), tanh_case, 5),
-    ("wrong-activation-derivative", "tanh_softmax_batch", "backward",
-     lambda *a: tanh_backward(*a, sigmoid_form=True), tanh_case, 5),
-    ("wrong-activation-derivative", "sigmoid_mlp", "backward",
-     lambda *a: sigmoid_mlp_backward(*a, tanh_form=True), sigmoid_mlp_case, 4),
-    ("wrong-activation-derivative", "silu_momentum", "backward",
-     lambda *a: silu_backward(*a, sigmoid_derivative=True), silu_case, 5),
-    ("softmax-jacobian-twice", "tanh_softmax_batch", "backward",
-     lambda *a: tanh_backward(*a, softmax="twice"), tanh_case, 5),
-    ("softmax-jacobian-wrong", "tanh_softmax_batch", "backward",
-     lambda *a: tanh_backward(*a, softmax="diagonal"), tanh_case, 5),
-    ("missing-weight-factor", "relu_mse_training", "backward",
-     lambda *a: relu_mse_backward(*a, no_W=True), relu_mse_case, 4),
-    ("missing-weight-factor", "sigmoid_mlp", "backward",
-     lambda *a: sigmoid_mlp_backward(*a, no_W=True), sigmoid_mlp_case, 4),
-    ("mse-factor-two", "relu_mse_training", "backward",
-     lambda *a: relu_mse_backward(*a, no_two=True), relu_mse_case, 4),
-    ("bce-sigmoid-twice", "silu_momentum", "backward",
-     lambda *a: silu_backward(*a, sigmoid_twice=True), silu_case, 5),
-]
+# each worked exercise's student backward above, its case builder and the batch size passed to the check
+STUDENTS = {"sigmoid_mlp": (sigmoid_mlp_backward, sigmoid_mlp_case, 4),
+            "relu_softmax": (relu_softmax_backward_y_minus_a, relu_softmax_case, 4),
+            "tanh_softmax_batch": (tanh_backward, tanh_case, 5), "silu_momentum": (silu_backward, silu_case, 5),
+            "relu_mse_training": (relu_mse_backward, relu_mse_case, 4)}
+# {exercise: {code: the switches of its student backward that make that slip}}
+SLIPS = {
+    "sigmoid_mlp": {"transposed": dict(transpose_dW=True), "derivative-at-output": dict(at_output=True),
+                    "wrong-activation-derivative": dict(tanh_form=True), "missing-weight-factor": dict(no_W=True)},
+    "relu_softmax": {"sign-flipped": {}},
+    "tanh_softmax_batch": {"summed-not-averaged": dict(no_mean=True), "bias-wrong-axis": dict(bias_axis=0),
+                           "derivative-at-output": dict(at_output=True),
+                           "wrong-activation-derivative": dict(sigmoid_form=True),
+                           "softmax-jacobian-twice": dict(softmax="twice"),
+                           "softmax-jacobian-wrong": dict(softmax="diagonal")},
+    "silu_momentum": {"averaged-not-summed": dict(divide_twice=True),
+                      "wrong-activation-derivative": dict(sigmoid_derivative=True),
+                      "bce-sigmoid-twice": dict(sigmoid_twice=True)},
+    "relu_mse_training": {"bias-not-summed": dict(bias_per_example=True), "missing-weight-factor": dict(no_W=True),
+                          "mse-factor-two": dict(no_two=True)},
+}
+
+
+def student_with(exercise, switches):
+    """(student, case builder, batch size): the exercise's student backward with ``switches`` set."""
+    backward, case, batch = STUDENTS[exercise]
+    return functools.partial(backward, **switches), case, batch
+
+
+# (code, exercise, function, student function, case builder, batch size passed to the check)
+MISTAKES = [(code, exercise, "backward", *student_with(exercise, switches))
+            for exercise, slips in SLIPS.items() for code, switches in slips.items()]
 
 
 @pytest.mark.parametrize("code, exercise, function, student, case, batch", MISTAKES,
@@ -893,26 +890,15 @@ def test_adam_mistakes_are_named_wherever_adam_is_used(exercise, ref, code, stud
     assert_diagnosed(found, code)
 
 
-def test_adam_without_bias_correction_in_a_loop_written_out():
-    """The same mistake in a student's own loop (no solutions.training in it)."""
+def test_adam_without_bias_correction_in_a_loop_written_out(monkeypatch):
+    """The same mistake in a loop written out as a student writes it (no solutions.training in it):
+    tanh_bce_adam's model answer, calling the student's Adam step."""
+    description = load("tanh_bce_adam")
+    assert "training" not in inspect.getsource(description.train)  # its own loop, not the shared one
+    monkeypatch.setattr(description, "adam_step", adam_without_bias_correction)
     rng = np.random.default_rng(20)
-    params, x, y = random_problem(ADAM_NET, {k: np.shape(v) for k, v in ADAM_NET.init_params(rng, (3, 4, 1)).items()},
-                                  rng, 6)
-
-    def train(params, x, y, lr, steps):
-        params = {name: np.array(value, dtype=float) for name, value in params.items()}
-        m = {name: np.zeros_like(value) for name, value in params.items()}
-        v = {name: np.zeros_like(value) for name, value in params.items()}
-        losses = []
-        for t in range(1, steps + 1):
-            cache = ADAM_NET.forward(params, x)
-            losses.append(ADAM_NET.loss(cache["a2"], y))
-            grads = ADAM_NET.backward(params, cache, x, y)
-            for name in params:
-                params[name], m[name], v[name] = adam_without_bias_correction(params[name], grads[name], m[name],
-                                                                              v[name], t, lr)
-        return params, losses
-
-    found = diagnoses("adam", "train", train, (params, x, y, 0.05, 5), ref=ADAM_REF)
+    shapes = {name: np.shape(value) for name, value in worked_params(description.ref).items()}
+    params, x, y = random_problem(description.ref.network, shapes, rng, 6)
+    found = diagnoses("tanh_bce_adam", "train", description.train, (params, x, y, 0.05, 5))
     assert_diagnosed(found, "adam-no-bias-correction")
     assert (0, "W1") in found and (1,) in found

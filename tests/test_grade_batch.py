@@ -16,14 +16,14 @@ from autograder.grade import gradebook
 from autograder.grade.assignments import load_assignment, load_assignments
 from autograder.grade.submissions import Submission, choose_assignment, discover, load
 
-Q1 = '''from otter.test_files import test_case
 
-OK_FORMAT = False
-name = "q1"
-points = 2
+def otter_test_file(name, points, tests):
+    """The text of an Otter test file for question ``name``, worth ``points``, holding ``tests``."""
+    return (f"from otter.test_files import test_case\n\nOK_FORMAT = False\nname = \"{name}\"\npoints = {points}\n\n\n"
+            + tests)
 
 
-@test_case(points=1, hidden=False)
+Q1 = otter_test_file("q1", 2, '''@test_case(points=1, hidden=False)
 def test_public(double):
     assert double(2) == 4, f"double(2) should be 4, got {double(2)!r}"
 
@@ -33,19 +33,12 @@ def test_hidden(double):
     import tiny_helper
     for x in range(-3, 4):
         assert double(x) == tiny_helper.twice(x), "double is wrong on some hidden input"
-'''
+''')
 
-Q2 = '''from otter.test_files import test_case
-
-OK_FORMAT = False
-name = "q2"
-points = 3
-
-
-@test_case(points=3, hidden=False)
+Q2 = otter_test_file("q2", 3, '''@test_case(points=3, hidden=False)
 def test_total(total):
     assert total([1, 2, 3]) == 6, "total([1, 2, 3]) should be 6"
-'''
+''')
 
 HELPER = "def twice(x):\n    return 2 * x\n"
 

@@ -207,14 +207,20 @@ plt.savefig('activations.png')
 """
 
 
-@pytest.mark.parametrize("mode", MODES, indirect=True)
-def test_no_copy_of_the_course_is_visible_and_honest_notebooks_grade_full(copies, public_tmp, tmp_path, mode):
+def write_submissions(public_tmp, copies):
+    """The attack, the classmate it targets, and an honest notebook that plots: the folder of them."""
     subs = public_tmp / "submissions"
     subs.mkdir()
     classmate = subs / "b_classmate.ipynb"
     shutil.copy(CORRECT, classmate)
     write_notebook(subs / "a_attack.ipynb", wrong_stubs(), attack(copies, classmate))
     write_notebook(subs / "c_honest_plots.ipynb", correct_code(), HONEST_PLOTTING)
+    return subs
+
+
+@pytest.mark.parametrize("mode", MODES, indirect=True)
+def test_no_copy_of_the_course_is_visible_and_honest_notebooks_grade_full(copies, public_tmp, tmp_path, mode):
+    subs = write_submissions(public_tmp, copies)
     rows = batch(subs, tmp_path / "grades", copies["dist"])
     assert_attack_failed(rows, "a_attack.ipynb")
     assert_honest_full(rows, "b_classmate.ipynb", "c_honest_plots.ipynb")
@@ -225,12 +231,7 @@ def test_no_copy_is_visible_when_the_grader_is_a_wheel_in_a_virtualenv_with_syst
         copies, public_tmp, tmp_path):
     if copies["venv"] is None:
         pytest.skip(f"could not build and install the wheel: {copies['wheel_problem']}")
-    subs = public_tmp / "submissions"
-    subs.mkdir()
-    classmate = subs / "b_classmate.ipynb"
-    shutil.copy(CORRECT, classmate)
-    write_notebook(subs / "a_attack.ipynb", wrong_stubs(), attack(copies, classmate))
-    write_notebook(subs / "c_honest_plots.ipynb", correct_code(), HONEST_PLOTTING)
+    subs = write_submissions(public_tmp, copies)
     here_site = next(p for p in sys.path if p.endswith("site-packages") and Path(p, "otter").is_dir())
     done = subprocess.run([str(copies["venv"] / "bin" / "python"), str(Path(__file__).parent / "batch_from_elsewhere.py"),
                            str(subs), str(tmp_path / "grades"), str(copies["dist"]), EXERCISE, here_site],

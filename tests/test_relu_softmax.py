@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solutions.gradcheck import KINKED_TOLERANCE, SMOOTH_TOLERANCE, numerical_gradients, rel_error
+from solutions.gradcheck import KINKED_TOLERANCE, SMOOTH_TOLERANCE, rel_error
 from solutions.ledger import apply_transform
 from solutions.losses import cross_entropy
 from solutions.networks import relu_softmax as net
+from backward_checks import assert_backward_matches_finite_differences
 from random_networks import column_params, one_hot
 
 LEDGER = json.loads(
@@ -43,14 +44,9 @@ SIZES = [((3, 4, 2, 3), 1), ((3, 4, 2, 3), 5), ((2, 6, 5, 4), 3), ((5, 3, 7, 2),
 @pytest.mark.parametrize("sizes,batch", SIZES)
 def test_backward_matches_finite_differences_of_the_mean_cross_entropy(sizes, batch):
     rng = np.random.default_rng(sum(sizes) * 100 + batch)
-    for _ in range(3):
-        params, x, y = random_problem(rng, sizes, batch)
-        grads = net.backward(params, net.forward(params, x), x, y)
-        fd = numerical_gradients(lambda p: cross_entropy(net.forward(p, x)["a3"], y), params)
-        assert set(grads) == set(PARAM_NAMES)
-        for name in PARAM_NAMES:
-            assert grads[name].shape == params[name].shape, name
-            assert rel_error(grads[name], fd[name]) < KINKED_TOLERANCE, name
+    problems = [random_problem(rng, sizes, batch) for _ in range(3)]
+    assert_backward_matches_finite_differences(
+        net, lambda p, x, y: cross_entropy(net.forward(p, x)["a3"], y), problems, PARAM_NAMES, KINKED_TOLERANCE)
 
 
 @pytest.mark.parametrize("sizes,batch", SIZES[1:3])

@@ -15,6 +15,7 @@ import pytest
 
 from solutions.gradcheck import SMOOTH_TOLERANCE, numerical_gradients, rel_error
 from solutions.networks import sigmoid_mlp as net
+from backward_checks import assert_backward_matches_finite_differences
 from random_networks import column_params, one_hot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,14 +183,9 @@ SIZES = [((3, 3, 3, 3), 1), ((3, 3, 3, 3), 4), ((2, 5, 4, 3), 7), ((6, 2, 7, 4),
 @pytest.mark.parametrize("sizes,batch", SIZES)
 def test_backward_matches_finite_differences_of_the_mean_loss(sizes, batch):
     rng = np.random.default_rng(sum(sizes) * 100 + batch)
-    for _ in range(3):
-        params, x, y = random_problem(rng, sizes, batch)
-        grads = net.backward(params, net.forward(params, x), x, y)
-        fd = numerical_gradients(lambda p: textbook_loss(textbook_yhat(p, x), y), params)
-        assert set(grads) == set(PARAM_NAMES)
-        for name in PARAM_NAMES:
-            assert grads[name].shape == params[name].shape, name
-            assert rel_error(grads[name], fd[name]) < SMOOTH_TOLERANCE, name
+    problems = [random_problem(rng, sizes, batch) for _ in range(3)]
+    assert_backward_matches_finite_differences(
+        net, lambda p, x, y: textbook_loss(textbook_yhat(p, x), y), problems, PARAM_NAMES, SMOOTH_TOLERANCE)
 
 
 @pytest.mark.parametrize("sizes,batch", SIZES[1:4])

@@ -4,9 +4,10 @@ Every corpus notebook starts from the built student notebook filled with the sol
 (``examples/make_examples.py``: ``filled_notebook``) and gets ONE planted change: a classic
 mistake, float32 arithmetic, loops, lists for arrays, an in-place update, an interface slip, or a
 wrong early function that later questions call. A change is AST-precise: an expression inside one
-function is replaced (``Replace``), statements are put at the start of a function's body
-(``CastFloat32``), the returned dict is reshaped (``ReturnDict``), or a whole function is swapped
-for one written in ``rewritten_functions.py`` (``ReplaceFunction``). A change that does not apply
+function is replaced (``Replace``), or a run of its statements (``ReplaceStatements``), statements
+are put at the start of a function's body (``CastFloat32``), the returned dict is reshaped
+(``ReturnDict``), or a whole function is swapped for one written in ``rewritten_functions.py``
+(``ReplaceFunction``). A change that does not apply
 raises ``PlantError``: a case can never silently become the correct notebook.
 
 The cases and their fair ranges live in ``cases.py``; how grades are judged against the ranges in
@@ -144,6 +145,38 @@ class Replace:
 
 def _inside(span, outer) -> bool:
     return (outer[0], outer[1]) <= (span[0], span[1]) and (span[2], span[3]) <= (outer[2], outer[3])
+
+
+@dataclass(frozen=True)
+class ReplaceStatements:
+    """The consecutive statements ``old`` inside ``function`` (matched on the syntax tree, and
+    exactly once) become ``new``, at their indentation: a step moved, dropped or written another
+    way, on the solution's own code rather than on a copy of it."""
+    function: str
+    old: str
+    new: str
+
+    def __call__(self, nb) -> None:
+        _, func = _function_cell(nb, self.function)
+        target = [_shape(s) for s in ast.parse(textwrap.dedent(self.old)).body]
+        found = []
+        for node in ast.walk(func):
+            for _, body in ast.iter_fields(node):
+                if not (isinstance(body, list) and body and isinstance(body[0], ast.stmt)):
+                    continue
+                shapes = [_shape(s) for s in body]
+                found += [body[i:i + len(target)] for i in range(len(body) - len(target) + 1)
+                          if shapes[i:i + len(target)] == target]
+        if len(found) != 1:
+            raise PlantError(f"{self.function}(): the statements `{self.old.strip()}` occur {len(found)} times, "
+                             "expected once")
+        first, last = found[0][0], found[0][-1]
+        text = textwrap.dedent(self.new).strip("\n").replace("\n", "\n" + " " * first.col_offset)
+        span = ast.Pass(lineno=first.lineno, col_offset=first.col_offset,
+                        end_lineno=last.end_lineno, end_col_offset=last.end_col_offset)
+        if not text:  # dropped: whole lines go, indentation and line end too
+            span = ast.Pass(lineno=first.lineno, col_offset=0, end_lineno=last.end_lineno + 1, end_col_offset=0)
+        _apply(nb, self.function, [(span, text)], f"replacing the statements `{self.old.strip()}`")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ grader gives, and each case says why its range is fair. The policy:
 - departing from the letter of a prompt where the result is still right (an extra cache entry,
   recomputing the exact softmax) costs at most a small part (``LENIENT``).
 """
-from corpus import Case, CastFloat32, Replace, ReplaceFunction, ReturnDict
+from corpus import Case, CastFloat32, Replace, ReplaceFunction, ReplaceStatements, ReturnDict
 from corpus import rewritten_functions as rewritten
 
 MATH = (0.0, 0.6)
@@ -406,7 +406,16 @@ _cases("leaky_relu_l2_sgd", [
      {"q6": MATH}, "wrong batch slicing: the last, smaller batch is skipped, where the prompt says it is "
                    "taken: fewer steps and fewer losses whenever batch_size does not divide m"),
     ("train_loss_after_step", "mistake",
-     [ReplaceFunction("train", rewritten.leaky_relu_l2_sgd_train_loss_after_step)],
+     [ReplaceStatements("train", """
+        cache = forward(params, xb)
+        history.append(loss(params, cache["a2"], yb, lam))
+        grads = backward(params, cache, xb, yb, lam)
+        params = {name: params[name] - lr * grads[name] for name in params}
+     """, """
+        grads = backward(params, forward(params, xb), xb, yb, lam)
+        params = {name: params[name] - lr * grads[name] for name in params}
+        history.append(loss(params, forward(params, xb)["a2"], yb, lam))
+     """)],
      {"q6": MATH}, "each batch's loss recorded after its step, not before: every loss is another number "
                    "(the final parameters are right, so some credit is fair)"),
     ("update_sign", "mistake",
@@ -422,7 +431,12 @@ _cases("leaky_relu_l2_sgd", [
      "backward one example (column) at a time with Python loops, the decay added once: right; full marks"),
     ("lists", "lists", [ReturnDict("backward", "lists")],
      {"q5": SLIP}, "the right gradients returned as nested lists where arrays are asked: a small part of q5"),
-    ("in_place_train", "in-place", [ReplaceFunction("train", rewritten.leaky_relu_l2_sgd_train_in_place)],
+    ("in_place_train", "in-place",
+     [ReplaceStatements("train", "params = {name: np.array(value, dtype=float) for name, value in params.items()}", ""),
+      ReplaceStatements("train", "params = {name: params[name] - lr * grads[name] for name in params}", """
+        for name in params:
+            params[name] -= lr * grads[name]
+     """)],
      {"q6": IN_PLACE}, "the right run, but every step is written into the given params' arrays, which the "
                        "prompt says to leave unchanged"),
     ("bias_shape_n", "interface", _bias_sums("backward", ("dz2", "dz1"), "np.sum({d}, axis=1)"),
@@ -484,7 +498,16 @@ _cases("tanh_bce_adam", [
     ("adam_t_fixed", "mistake", [Replace("train", ADAM_CALL, ADAM_CALL.replace(", t, lr)", ", 1, lr)"), count=1)],
      {"q5": MATH}, "every step taken at t = 1, never advancing the bias correction: another run from step 2"),
     ("train_loss_after_step", "mistake",
-     [ReplaceFunction("train", rewritten.tanh_bce_adam_train_loss_after_step)],
+     [ReplaceStatements("train", """
+        cache = forward(params, x)
+        history.append(bce_loss(cache["a2"], y))
+        grads = backward(params, cache, x, y)
+     """, "grads = backward(params, forward(params, x), x, y)"),
+      ReplaceStatements("train", f"for name in params:\n    params[name], m[name], v[name] = {ADAM_CALL}", f"""
+        for name in params:
+            params[name], m[name], v[name] = {ADAM_CALL}
+        history.append(bce_loss(forward(params, x)["a2"], y))
+     """)],
      {"q5": MATH}, "each loss recorded after its update, not before: every loss is another number (the final "
                    "parameters are right, so some credit is fair)"),
     ("recomputes_tanh", "equivalent",

@@ -135,24 +135,6 @@ def momentum_step_in_place(param, grad, velocity, gamma, eta):
     return param, velocity
 
 
-def leaky_relu_l2_sgd_train_in_place(params, x, y, lr, lam, batch_size, epochs, seed):
-    """Right mini-batch SGD, but every step is written into the given params' arrays."""
-    rng = np.random.default_rng(seed)
-    m = x.shape[1]
-    history = []
-    for _ in range(epochs):
-        order = rng.permutation(m)
-        for start in range(0, m, batch_size):
-            batch = order[start:start + batch_size]
-            xb, yb = x[:, batch], y[:, batch]
-            cache = forward(params, xb)
-            history.append(loss(params, cache["a2"], yb, lam))
-            grads = backward(params, cache, xb, yb, lam)
-            for name in params:
-                params[name] -= lr * grads[name]
-    return params, history
-
-
 def adam_step_in_place(param, grad, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
     """Right values, but the given param, m and v arrays are overwritten."""
     m *= beta1
@@ -187,34 +169,3 @@ def train_loss_after_update(params, X, y, lr, epochs):
         params = gradient_descent_step(params, backward(params, cache, X, y), lr)
         losses.append(mse_loss(forward(params, X)["a2"], y))
     return params, losses
-
-
-def leaky_relu_l2_sgd_train_loss_after_step(params, x, y, lr, lam, batch_size, epochs, seed):
-    """Each batch's loss recorded AFTER its step instead of before."""
-    rng = np.random.default_rng(seed)
-    params = {name: np.array(value, dtype=float) for name, value in params.items()}
-    m = x.shape[1]
-    history = []
-    for _ in range(epochs):
-        order = rng.permutation(m)
-        for start in range(0, m, batch_size):
-            batch = order[start:start + batch_size]
-            xb, yb = x[:, batch], y[:, batch]
-            grads = backward(params, forward(params, xb), xb, yb, lam)
-            params = {name: params[name] - lr * grads[name] for name in params}
-            history.append(loss(params, forward(params, xb)["a2"], yb, lam))
-    return params, history
-
-
-def tanh_bce_adam_train_loss_after_step(params, x, y, lr, steps):
-    """Each step's loss recorded AFTER its Adam update instead of before."""
-    params = {name: np.array(value, dtype=float) for name, value in params.items()}
-    m = {name: np.zeros_like(value) for name, value in params.items()}
-    v = {name: np.zeros_like(value) for name, value in params.items()}
-    history = []
-    for t in range(1, steps + 1):
-        grads = backward(params, forward(params, x), x, y)
-        for name in params:
-            params[name], m[name], v[name] = adam_step(params[name], grads[name], m[name], v[name], t, lr)
-        history.append(bce_loss(forward(params, x)["a2"], y))
-    return params, history
