@@ -126,6 +126,7 @@ class Test:
     points: float = 1
     hidden: bool = False
     kind: str = ""       # the constructor that made it: "values", "hidden", "finite_differences", ...
+    cases: object = None  # hidden tests: the description's function drawing their arguments from an rng
 
 
 @dataclass
@@ -199,7 +200,7 @@ def hidden_test(function, cases, *, name=None, needs=None, batch_of=None, points
                       if v is not None)
     body = f"bc.check_described_cases({function!r}, {function}, {cases.__name__!r}{options})\n"
     return Test(name or f"test_{function}_hidden", tuple(needs or (function,)), body, points=points, hidden=True,
-                kind="hidden")
+                kind="hidden", cases=cases)
 
 
 def finite_difference_test(function, cases, *, name=None, tolerance=None, points=2):
