@@ -26,11 +26,12 @@ import builtins
 import copy
 import json
 import signal
+import threading
 import time
 from collections.abc import Mapping
 
 from autograder.diagnosis import CODE_PATTERN
-from autograder.grade import magics, protocol
+from autograder.grade import magics, protocol, sealed
 from autograder.grade.sandbox import STUDENT_PACKAGES, Child, ChildGone, Limits, SandboxError, uid_slots
 
 DIAGNOSIS = CODE_PATTERN  # the one pattern of the diagnosis line
@@ -259,23 +260,31 @@ class _Session:
 
     def _supply(self, request, supplied):
         """The answer to a dependency call: the reference's value where the test determines the
-        call (``SuppliedCalls.lookup``, run here, never in the child), else "run your own"."""
+        call (``SuppliedCalls.lookup``, run here, never in the child), else "run your own". With a
+        sealed table (``sealed``), the child reports where the lookup of that name starts (it
+        answered some calls itself) and is told where the next one will."""
         if supplied is None:
             return {"kind": "own"}
         limit = self.limits.return_mb * 1024 * 1024
+        answer = {"kind": "own"}
+        name = request.get("name")
+        synced = type(name) is str and hasattr(supplied, "move_to")
         try:
-            name = request.get("name")
+            at = request.get("at")
+            if synced and type(at) is int and 0 <= at <= MAX_SUPPLIED_CALLS:
+                supplied.move_to(name, at)
             args = protocol.decode(request.get("args"), limit)
             kwargs = protocol.decode(request.get("kwargs"), limit)
-            if type(name) is not str or not isinstance(args, list) or not isinstance(kwargs, dict):
-                return {"kind": "own"}
-            # lookup_shared: no copy, the value is encoded at once (bundles built before it: lookup)
-            found, value = getattr(supplied, "lookup_shared", supplied.lookup)(name, args, kwargs)
-            if found:
-                return {"kind": "value", "value": protocol.encode(value, limit)}
+            if type(name) is str and isinstance(args, list) and isinstance(kwargs, dict):
+                # lookup_shared: no copy, the value is encoded at once (bundles built before it: lookup)
+                found, value = getattr(supplied, "lookup_shared", supplied.lookup)(name, args, kwargs)
+                if found:
+                    answer = {"kind": "value", "value": protocol.encode(value, limit)}
         except (protocol.ProtocolError, protocol.NotPlainData, ValueError, TypeError, RecursionError):
-            pass
-        return {"kind": "own"}
+            answer = {"kind": "own"}
+        if synced:
+            answer["at"] = supplied.position(name)
+        return answer
 
     def lookup(self, name):
         return self._ask({"op": "lookup", "name": name}, f"looking up {name!r}")
@@ -298,6 +307,9 @@ class _Session:
             raise TypeError(f"the test passed {exc} to {name}(); only {PLAIN} can be sent") from None
         if supplied is not None:
             message["supply"] = [n for n in supplied.names() if n != name]
+            table = _sealed_table(supplied, limit)
+            if table is not None:
+                message["sealed"] = table
         reply = self._ask(message, f"{name}()", supplied)
         value = _value_of(reply, f"{name}() returned", limit)
         if not with_changes:
@@ -305,6 +317,33 @@ class _Session:
         changed = reply.get("changed")
         changed = [i for i in changed if type(i) is int and 0 <= i < len(args)] if isinstance(changed, list) else []
         return value, changed
+
+
+_sealed_tables: dict = {}  # id(a recorded table's entries) -> (those entries, their sealed form)
+_sealed_lock = threading.Lock()
+_SEALED_KEPT = 256
+
+
+def _sealed_table(supplied, limit):
+    """``sealed.seal(supplied)``, once per recorded table (``SuppliedCalls.fresh`` copies share their
+    entries, and every submission's test records the same table), or None: then the child asks for
+    every call. Needs a table that reports and takes its lookup position (``position``/``move_to``);
+    bundles built before them get no sealed table."""
+    entries = getattr(supplied, "entries", None)
+    if not hasattr(supplied, "move_to") or not hasattr(supplied, "position") or not isinstance(entries, dict):
+        return None
+    key = (id(entries), limit)
+    with _sealed_lock:
+        hit = _sealed_tables.get(key)
+    if hit is not None and hit[0] is entries:
+        return hit[1]
+    table = sealed.seal(supplied, limit)
+    with _sealed_lock:
+        _sealed_tables.pop(key, None)
+        _sealed_tables[key] = (entries, table)  # holds the entries: their id stays theirs
+        while len(_sealed_tables) > _SEALED_KEPT:
+            del _sealed_tables[next(iter(_sealed_tables))]
+    return table
 
 
 def _value_of(reply, what, limit):
