@@ -241,16 +241,27 @@ class _Pattern:
     the containers to walk (dict keys, sequence lengths), the numeric leaves' values and their
     tolerances (``_matches``'s, element by element) each in one flat vector. ``matches(received)``
     equals ``_matches(received, recorded)``; it runs on every dependency call a student's
-    function makes (a training loop: hundreds per test)."""
+    function makes (a training loop: hundreds per test). Digested on first use: the grader's
+    submission process answers most calls from a sealed copy of the table, so most patterns are
+    never matched here."""
 
     def __init__(self, recorded):
         self.recorded = recorded
-        self.leaves = []  # (path of ("key", k) / ("item", i, length) steps, shape or None, exact value)
-        values, tolerances = [], []
-        self.simple = self._walk(recorded, (), values, tolerances)
-        if self.simple:
-            self.values = np.concatenate(values) if values else np.zeros(0)
-            self.tolerances = np.concatenate(tolerances) if tolerances else np.zeros(0)
+        self.ready = False
+
+    _lock = threading.Lock()  # tables are shared between grading threads
+
+    def _digest(self):
+        with self._lock:
+            if self.ready:
+                return
+            self.leaves = []  # (path of ("key", k) / ("item", i, length) steps, shape or None, exact value)
+            values, tolerances = [], []
+            self.simple = self._walk(self.recorded, (), values, tolerances)
+            if self.simple:
+                self.values = np.concatenate(values) if values else np.zeros(0)
+                self.tolerances = np.concatenate(tolerances) if tolerances else np.zeros(0)
+            self.ready = True
 
     def _walk(self, recorded, path, values, tolerances):
         if isinstance(recorded, dict) or (isinstance(recorded, (list, tuple)) and not _is_numeric_list(recorded)):
@@ -277,6 +288,8 @@ class _Pattern:
         return True
 
     def matches(self, received):
+        if not self.ready:
+            self._digest()
         if not self.simple:
             return _matches(received, self.recorded)
         flat = []

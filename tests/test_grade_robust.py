@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import random
 import threading
 import time
 import zipfile
@@ -23,6 +24,8 @@ from autograder.grade.magics import to_python
 from autograder.grade.runner import Limits, grade_notebook
 from autograder.grade.submissions import ReadLimits, Submission, discover, load
 from test_grade_batch import CORRECT, dist, make_notebook  # noqa: F401  (dist is a fixture)
+
+REPO = Path(__file__).resolve().parents[1]
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grade_core"
 CORE_TESTS = [ExceptionTestFile.from_file(str(FIXTURES / "q1_sigmoid.py")),
@@ -300,6 +303,48 @@ def test_magic_rewrites_leave_plain_cells_alone():
     assert to_python("%matplotlib inline\n").startswith("get_ipython().run_line_magic('matplotlib'")
     assert "shell command refused: '!ls'" in to_python("files = !ls")
     assert to_python("%%time\nx = (\n").startswith("exec(compile(")  # the SyntaxError surfaces when run
+
+
+def test_plain_cells_skip_ipython_and_come_out_exactly_as_ipython_leaves_them():
+    from IPython.core.inputtransformer2 import TransformerManager
+    from autograder.grade.magics import plain_python
+
+    def ipython(cell):  # what to_python made of a cell before the fast path
+        try:
+            return TransformerManager().transform_cell(cell)
+        except Exception:
+            return cell
+    cells = [c for nb in sorted(REPO.glob("examples/*/*.ipynb")) for c in _code_cells(nb)]
+    rng = random.Random(9)
+    variants = []
+    for _ in range(3000):  # real cells indented, with blank lines, CRLF, stray quotes
+        lines = rng.choice(cells).split("\n")
+        indent = rng.choice(["", " ", "\t", "    ", " \t"])
+        lines = [indent + line if rng.random() < 0.9 else line for line in lines]
+        lines = [rng.choice(["", "   ", "\t"]) for _ in range(rng.randint(0, 2))] + lines
+        lines.insert(rng.randint(0, len(lines)), rng.choice(["", "  ", '"""', "'''"]))
+        variants.append(rng.choice(["\n", "\r\n"]).join(lines) + rng.choice(["", "\n", "  "]))
+    pieces = ["x = 1", "    ", "\t", "\n", "\r\n", "\r", "\x0c", "\u2028", "\x85", "# note", "'a'", '"""', "...",
+              "def f():", "pass", "(", ")", ",", ";", "/", ":", "\\", "In [1]: ", "[nav] ", ">>", "   x", "y=2"]
+    variants += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(20000)]
+    plain = 0
+    for cell in cells + variants:
+        fast = plain_python(cell)
+        if fast is not None:
+            plain += 1
+            assert fast == ipython(cell), repr(cell)
+    assert plain > len(cells) * 0.8  # most real cells take the fast path
+    for cell in ("%time x", "x = !ls", "x?", ",f a", "  /f a", ">>> x", "y\n... z", "In [3]: x", "a\u2028;f b",
+                 "x = (\n", "# a\x0c\n x"):
+        assert plain_python(cell) is None
+
+
+def _code_cells(path):
+    try:
+        nb = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        return []
+    return ["".join(c.get("source", "")) for c in nb.get("cells", []) if c.get("cell_type") == "code"]
 
 
 def test_a_sigkill_is_not_kept_and_is_regraded_next_run(tmp_path, dist):

@@ -102,14 +102,16 @@ def read_code_cells(notebook_bytes):
         raise InvalidNotebook(f"not a Jupyter notebook ({first})") from None
     if not isinstance(cells, list):
         raise InvalidNotebook("the notebook has no list of cells")
-    from IPython.core.inputtransformer2 import TransformerManager
-    transformer = TransformerManager()
+    transformer = None  # IPython's, made (and IPython imported) for the first cell that needs it
     code = []
     for index, cell in enumerate(cells):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
         source = "".join(map(str, source)) if isinstance(source, list) else str(source)
+        if transformer is None and magics.plain_python(source) is None:
+            from IPython.core.inputtransformer2 import TransformerManager
+            transformer = TransformerManager()
         code.append((index, magics.to_python(source, transformer)))
     if not code:
         raise InvalidNotebook("the notebook has no code cells")

@@ -32,6 +32,8 @@ and answers "run your own" when no recorded call matches. Entries whose argument
 import base64
 import hashlib
 import inspect
+import itertools
+import math
 import os
 import struct
 
@@ -48,12 +50,13 @@ _FLOAT = struct.Struct("<d")
 
 # ---------------------------------------------------------------- plain data, packed
 
-def pack(value, max_array_bytes: int) -> bytes:
+def pack(value, max_array_bytes: int, finite: bool = False) -> bytes:
     """Plain data as bytes: exact types (as ``protocol.encode`` takes them), dtypes, shapes and
     values, every part length-prefixed, so two values pack alike only when ``protocol`` would send
-    them alike. Raises ``protocol.NotPlainData`` for anything else (then only the grader decides)."""
+    them alike. Raises ``protocol.NotPlainData`` for anything else (then only the grader decides),
+    and, with ``finite``, for a nan or an inf anywhere."""
     out: list[bytes] = []
-    _pack(value, max_array_bytes, out, 0)
+    _pack(value, max_array_bytes, out, 0, finite)
     return b"".join(out)
 
 
@@ -63,7 +66,7 @@ def _text(text: str, out: list) -> None:
     out.append(data)
 
 
-def _pack(value, limit, out, depth):
+def _pack(value, limit, out, depth, finite):
     if depth > protocol.MAX_DEPTH:
         raise protocol.NotPlainData("nested too deeply")
     cls = type(value)
@@ -75,6 +78,8 @@ def _pack(value, limit, out, depth):
         out.append(b"i")
         _text(str(value), out)
     elif cls is float:
+        if finite and not math.isfinite(value):
+            raise protocol.NotPlainData("not finite")
         out.append(b"f" + _FLOAT.pack(value))
     elif cls is str:
         out.append(b"s")
@@ -82,23 +87,27 @@ def _pack(value, limit, out, depth):
     elif cls is list or cls is tuple:
         out.append((b"l" if cls is list else b"t") + _LENGTH.pack(len(value)))
         for item in value:
-            _pack(item, limit, out, depth + 1)
+            _pack(item, limit, out, depth + 1, finite)
     elif cls is dict:
         out.append(b"d" + _LENGTH.pack(len(value)))
         for key, item in value.items():
             if type(key) is not str:
                 raise protocol.NotPlainData("a dict key that is not a str")
             _text(key, out)
-            _pack(item, limit, out, depth + 1)
+            _pack(item, limit, out, depth + 1, finite)
     elif cls is np.ndarray:
         dtype = value.dtype
         if dtype.kind not in protocol.NUMERIC_KINDS or dtype.fields is not None or value.nbytes > limit:
             raise protocol.NotPlainData(protocol.describe(value))
+        if finite and dtype.kind in "fc" and not np.isfinite(value).all():
+            raise protocol.NotPlainData("not finite")
         out.append(b"a")
         _text(dtype.str, out)
         out.append(_LENGTH.pack(value.ndim) + struct.pack(f"<{value.ndim}Q", *value.shape))
         out.append(np.ascontiguousarray(value).tobytes())
     elif isinstance(value, np.generic) and cls.__module__ == "numpy" and value.dtype.kind in protocol.NUMERIC_KINDS:
+        if finite and value.dtype.kind in "fc" and not np.isfinite(value):
+            raise protocol.NotPlainData("not finite")
         out.append(b"g")
         _text(value.dtype.str, out)
         out.append(value.tobytes())
@@ -196,29 +205,23 @@ def _positional(signature) -> tuple | None:
     return tuple(p.name for p in params)
 
 
-def _finite(value) -> bool:
-    """Whether every number in ``value`` is finite (the grader never matches nan or inf)."""
-    if isinstance(value, dict):
-        return all(_finite(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return all(_finite(v) for v in value)
-    if isinstance(value, (np.ndarray, np.generic, float, complex)):
-        try:
-            return bool(np.all(np.isfinite(value)))
-        except TypeError:
-            return False
-    return True
+_SECRET = os.urandom(32)  # this process's; each sealed table gets a salt of its own from it
+_tables_sealed = itertools.count()
 
 
 def seal(supplied, max_array_bytes: int) -> dict | None:
     """The sealed form of a ``SuppliedCalls`` table (its recorded calls and results), or None when
-    it has nothing the child could answer itself."""
+    it has nothing the child could answer itself.
+
+    An entry is sealed when its call can be packed (then ``protocol`` would carry the same call,
+    and the grader's pattern of it is a plain one: containers and numeric or exact leaves), its
+    arguments are finite (the grader matches nan and inf with nothing) and its result can be
+    packed (else the grader answers "run your own")."""
     entries = getattr(supplied, "entries", None)
     signatures = getattr(supplied, "signatures", None) or {}
-    patterns = getattr(supplied, "patterns", None) or {}
     if not isinstance(entries, dict) or not entries:
         return None
-    salt = os.urandom(16)
+    salt = hashlib.sha256(_SECRET + next(_tables_sealed).to_bytes(8, "big")).digest()[:16]
     calls, size = {}, 0
     for name, rows in entries.items():
         names = _positional(signatures.get(name))
@@ -226,16 +229,11 @@ def seal(supplied, max_array_bytes: int) -> dict | None:
             continue
         sealed = []
         for index, (recorded, result) in enumerate(rows):
-            recorded_patterns = patterns.get(name) or ()
-            pattern = recorded_patterns[index] if index < len(recorded_patterns) else None
-            if (not isinstance(recorded, dict) or tuple(recorded) != names or pattern is None
-                    or not getattr(pattern, "simple", False) or not _finite(recorded)):
+            if not isinstance(recorded, dict) or tuple(recorded) != names:
                 continue
-            positional = [recorded[n] for n in names]
             try:
-                protocol.encode(positional, max_array_bytes)  # what the grader would receive ...
-                protocol.encode(result, max_array_bytes)      # ... and send back
-                arguments, plain = pack(positional, max_array_bytes), pack(result, max_array_bytes)
+                arguments = pack([recorded[n] for n in names], max_array_bytes, finite=True)
+                plain = pack(result, max_array_bytes)
             except (protocol.NotPlainData, RecursionError, TypeError, ValueError, OverflowError):
                 continue
             box = _xor(plain, _pad(salt, name, index, arguments, len(plain)))
