@@ -325,7 +325,8 @@ def test_plain_cells_skip_ipython_and_come_out_exactly_as_ipython_leaves_them():
         lines.insert(rng.randint(0, len(lines)), rng.choice(["", "  ", '"""', "'''"]))
         variants.append(rng.choice(["\n", "\r\n"]).join(lines) + rng.choice(["", "\n", "  "]))
     pieces = ["x = 1", "    ", "\t", "\n", "\r\n", "\r", "\x0c", "\u2028", "\x85", "# note", "'a'", '"""', "...",
-              "def f():", "pass", "(", ")", ",", ";", "/", ":", "\\", "In [1]: ", "[nav] ", ">>", "   x", "y=2"]
+              "def f():", "pass", "(", ")", ",", ";", "/", ":", "\\", "In [1]: ", "[nav] ", ">>", "   x", "y=2",
+              "%", "%time ", "!", "!=", "?", "= !ls", "= %who", "z = a % b"]
     variants += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(20000)]
     plain = 0
     for cell in cells + variants:
@@ -335,8 +336,10 @@ def test_plain_cells_skip_ipython_and_come_out_exactly_as_ipython_leaves_them():
             assert fast == ipython(cell), repr(cell)
     assert plain > len(cells) * 0.8  # most real cells take the fast path
     for cell in ("%time x", "x = !ls", "x?", ",f a", "  /f a", ">>> x", "y\n... z", "In [3]: x", "a\u2028;f b",
-                 "x = (\n", "# a\x0c\n x"):
+                 "x = (\n", "# a\x0c\n x", "a = \\\n  %who", "d = {\n...: 1}"):
         assert plain_python(cell) is None
+    for cell in ("ok = a != b  # why?\n", "r = '%d' % 3\n", "s = 'In [1]: x'\n", "\n\n    x = 1\n      # c\n"):
+        assert plain_python(cell) == ipython(cell)
 
 
 def _code_cells(path):

@@ -43,14 +43,15 @@ _TIMEIT_OPTION = re.compile(r"-(?:[nrp]\s*\S+|[tcqo]+)(?:\s+|$)")
 
 
 # What IPython's TransformerManager acts on beyond its clean-up (leading blank lines, common
-# indentation): magics, shell escapes and help (%, !, ?) anywhere, autocall escapes (",f a",
-# ";f a", "/f a") at a line's start, and prompts pasted from a console (">>>" on any line: doctest
-# mode; "...", "In [1]:" on the first two lines). A cell with none of these is left alone by its
-# token transforms and prompt strippers. Lines are Python's (str.splitlines), as IPython's are;
-# a cell with line breaks the compiler does not count as such (form feed, \u2028, a lone \r, ...)
-# goes to IPython.
-_MAYBE_IPYTHON = re.compile(r"[%!?]|>>>|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]|\r(?!\n)")
-_ESCAPE_START = re.compile(r"\s*[,;/]")
+# indentation): a line starting with an escape (%magic, !shell, ,;/ autocall, %%cell magic),
+# "x = %magic" and "x = !shell" assignments, help ("x?", never valid Python: the compile below
+# sends it to IPython), and prompts pasted from a console (">>>" on any line: doctest mode;
+# "...", "In [1]:" on the first two lines, both valid Python). A cell with none of these is left
+# alone by its token transforms and prompt strippers; "a != b" and "a % b" are plain Python.
+# Lines are Python's (str.splitlines), as IPython's are; a cell with line breaks the compiler does
+# not count as such (form feed, \u2028, a lone \r, ...) goes to IPython.
+_MAYBE_IPYTHON = re.compile(r">>>|=[\s\\]*[%!]|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]|\r(?!\n)")
+_ESCAPE_START = re.compile(r"\s*[,;/%!?]")
 _PROMPT_START = re.compile(r"\s*(\.\.\.|In \[|\[nav\]|\[ins\])")
 
 
