@@ -25,9 +25,7 @@ import numpy as np
 
 from autograder.grade import protocol, sealed
 
-# Frames from the grader (support files, arguments, supplied values) are trusted and may be
-# larger than the child's own answers, which the grader caps at `Limits.return_mb`.
-GRADER_FRAME_BYTES = 256 * 1024 * 1024
+GRADER_FRAME_BYTES = protocol.GRADER_FRAME_BYTES  # trusted frames, from the grader
 
 
 class _FakeNotebook:
