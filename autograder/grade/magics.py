@@ -55,7 +55,22 @@ _ESCAPE_START = re.compile(r"\s*[,;/%!?]")
 _PROMPT_START = re.compile(r"\s*(\.\.\.|In \[|\[nav\]|\[ins\])")
 
 
+_PLAIN: dict = {}  # cell source -> plain_python's answer: every notebook of a batch shares most cells
+_PLAIN_KEPT, _PLAIN_LONGEST = 512, 50_000
+
+
 def plain_python(source: str) -> str | None:
+    """``_plain_python``, remembered for the cells notebooks share (the set-up cell, Otter's)."""
+    known = _PLAIN.get(source, _PLAIN)
+    if known is not _PLAIN:
+        return known
+    code = _plain_python(source)
+    if len(source) <= _PLAIN_LONGEST and len(_PLAIN) < _PLAIN_KEPT:
+        _PLAIN[source] = code
+    return code
+
+
+def _plain_python(source: str) -> str | None:
     """What ``TransformerManager().transform_cell(source)`` returns, for a cell with no IPython
     syntax (its clean-up only: a final newline, leading blank lines dropped, common indentation
     removed); None when the cell may hold IPython syntax or is not valid Python (then IPython
