@@ -305,6 +305,33 @@ def test_magic_rewrites_leave_plain_cells_alone():
     assert to_python("%%time\nx = (\n").startswith("exec(compile(")  # the SyntaxError surfaces when run
 
 
+def test_a_hidden_tests_failure_shows_no_number_the_notebook_put_in_its_exception():
+    leaky = ("def relu(a):\n    raise ValueError('secret ' + repr(a.tolist()) + f' {a.sum():.6f} x{int(a.max() * 1000)}')")
+    result = grade_notebook(core_notebook(SIGMOID.replace("return 1 / (1 + np.exp(-a))",
+                                                          "raise ValueError('public ' + repr(a.tolist()))"), leaky),
+                            CORE_TESTS, FAST)
+    public, hidden = result["questions"]["q1"]["tests"][0], result["questions"]["q2"]["tests"][0]
+    assert hidden["hidden"] and not hidden["passed"] and not public["hidden"]
+    row = {"file": "s.ipynb", "status": "graded", "score": 0, "max_score": 4, "questions": result["questions"]}
+    shown = gradebook.feedback_markdown(row)
+    for text in (hidden["message"], json.dumps(result), shown):
+        for secret in ("2.25", "7.125", "1.5", "7125", "7.875"):  # the hidden input, its sum, its max * 1000
+            assert secret not in text.replace(public["message"], "")
+    assert "ValueError: secret [[#, #], [#, #]] # x#" in hidden["message"]
+    assert "public [[-2.0, 0.0], [0.5, 3.0]]" in public["message"]  # public tests show what the student wrote
+
+
+def test_a_hidden_tests_shape_error_stays_readable():
+    wrong_shape = "def relu(a):\n    return np.dot(a, a.ravel())"
+    result = grade_notebook(core_notebook(SIGMOID, wrong_shape), CORE_TESTS, FAST)
+    message = result["questions"]["q2"]["tests"][0]["message"]
+    assert "ValueError: shapes (2,2) and (4,) not aligned: 2 (dim 1) != 4 (dim 0)" in message
+    assert runner.hidden_safe("shapes (3,4) and (5,1) not aligned: 4 (dim 1) != 5 (dim 0)", {0, 1, 3, 4, 5}) == \
+        "shapes (3,4) and (5,1) not aligned: 4 (dim 1) != 5 (dim 0)"
+    assert runner.hidden_safe("x" * 500 + "\nsecond line 0.25") == "x" * 117 + "... ..."
+    assert runner.hidden_safe("v9999 0x1f 1e-3 .5 -0.75 W1 axis -1", {1}) == "v# # # # # W1 axis #"
+
+
 def test_plain_cells_skip_ipython_and_come_out_exactly_as_ipython_leaves_them():
     from IPython.core.inputtransformer2 import TransformerManager
     from autograder.grade.magics import plain_python
