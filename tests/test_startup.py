@@ -57,3 +57,30 @@ def test_grade_starts_the_zygote_and_the_helper_before_reading_its_command_line(
     assert seen == {"zygote": True, "helper": True}
     precompile.take(dist)  # reaps the helper
 
+
+def test_the_student_options_and_a_run_without_a_roster_leave_the_gradebook_modules_unloaded():
+    import subprocess
+    import sys
+    code = ("import sys, autograder.__main__ as m\n"
+            "m.build_parser()\n"
+            "from autograder.grade import students\n"
+            "import argparse, tempfile\n"
+            "print(students.after_grading(argparse.Namespace(out=tempfile.mkdtemp(), roster=None, mapping=None, "
+            "due=None, late_penalty=None)))\n"
+            "print(sorted(m for m in ('autograder.grade.model', 'autograder.grade.policy', 'autograder.grade.roster',"
+            " 'autograder.grade.exports') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:2] == ["0", "[]"], out
+
+
+def test_the_student_options_agree_with_the_policy_and_the_model():
+    from autograder.grade import model, policy, students
+    assert students.KEEP == policy.KEEP
+    parser, subparsers = cli.build_parser()
+    keep = next(a for a in subparsers["grade"]._actions if a.dest == "keep")
+    assert tuple(keep.choices) == policy.KEEP
+    with pytest.raises(SystemExit):
+        parser.parse_args(["grade", "x", "--late-penalty", "lots"])
+    args = parser.parse_args(["grade", "x", "--late-penalty", "10%/day", "--grace", "15m"])
+    assert args.late_penalty == policy.parse_rate("10%/day") and args.grace == policy.parse_duration("15m")
+    assert students.STUDENT_FIELDS == model.SubmissionResult.STUDENT_KEYS
