@@ -248,15 +248,18 @@ def load_assignments(dist: Path) -> tuple[dict[str, Assignment], list[str]]:
     _precompiled.update(precompile.take(dist))
     assignments: dict[str, Assignment] = {}
     problems: list[str] = []
-    if not dist.is_dir():
-        return assignments, [f"{dist}: no built assignments here; run `python -m autograder build --out {dist}`"]
-    for exercise_dir in sorted(p for p in dist.iterdir() if p.is_dir()):
-        if not (exercise_dir / "autograder").is_dir():
-            continue
-        try:
-            a = load_assignment(exercise_dir)
-        except AssignmentError as exc:
-            problems.append(str(exc))
-            continue
-        assignments[a.name] = a
-    return assignments, problems
+    try:
+        if not dist.is_dir():
+            return assignments, [f"{dist}: no built assignments here; run `python -m autograder build --out {dist}`"]
+        for exercise_dir in sorted(p for p in dist.iterdir() if p.is_dir()):
+            if not (exercise_dir / "autograder").is_dir():
+                continue
+            try:
+                a = load_assignment(exercise_dir)
+            except AssignmentError as exc:
+                problems.append(str(exc))
+                continue
+            assignments[a.name] = a
+        return assignments, problems
+    finally:
+        _precompiled.clear()  # what this load did not use (compiled here before) is not kept
