@@ -13,8 +13,10 @@ import argparse
 import dataclasses
 import inspect
 import logging
+import os
 import re
 import sys
+import threading
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -228,6 +230,7 @@ def _start_sandbox_early(argv):
 
 def main(argv=None, prog=None) -> int:
     """Run one command; returns the exit code (see the module's docstring)."""
+    global _GRADE_RAN
     from autograder.config import ConfigError
 
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -247,6 +250,7 @@ def main(argv=None, prog=None) -> int:
     if args.command == "build":
         from autograder.builder import main as run
     elif args.command == "grade":
+        _GRADE_RAN = True
         from autograder.grade import main as run
     elif args.command == "report":
         from autograder.report import main as run
@@ -261,5 +265,28 @@ def main(argv=None, prog=None) -> int:
         return EXIT_OK if stop.code is None else stop.code
 
 
+def run() -> None:
+    """The console script and ``python -m autograder``: ``main``, then exit. After ``grade``, once
+    the at-exit handlers ran and the output is flushed, the process ends without the interpreter's
+    finalization (clearing every module and object of a grading run: ~40 ms of every run), unless
+    a thread other than the main one still works."""
+    argv = sys.argv[1:]
+    code = main(argv)
+    if _GRADE_RAN and not any(t.is_alive() and not t.daemon for t in threading.enumerate()
+                              if t is not threading.main_thread()):
+        import atexit
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
+_GRADE_RAN = False  # set by main when it ran the grade command
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -84,3 +84,12 @@ def test_the_student_options_agree_with_the_policy_and_the_model():
     args = parser.parse_args(["grade", "x", "--late-penalty", "10%/day", "--grace", "15m"])
     assert args.late_penalty == policy.parse_rate("10%/day") and args.grace == policy.parse_duration("15m")
     assert students.STUDENT_FIELDS == model.SubmissionResult.STUDENT_KEYS
+
+
+def test_grade_from_the_command_line_exits_with_its_code_and_its_output_written(tmp_path, dist):
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path / "missing"), "--dist", str(dist),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 1 and "1 path(s) do not exist" in done.stderr  # the log's last lines, flushed
+    assert (tmp_path / "out" / "results.json").is_file()
