@@ -210,22 +210,15 @@ def parse_args(argv, prog=None):
     return args
 
 
-def _start_sandbox_early(argv):
+def _start_sandbox_early():
     """``grade``: the sandbox's zygote starts before anything else (it loads numpy on another core
-    while this process parses the command line and reads the assignments), and so does the helper
-    that compiles the test files (``precompile``); any problem is reported where grading needs it."""
+    while this process parses the command line and reads the assignments); any problem with it is
+    reported where grading needs it."""
     try:
         from autograder.grade.sandbox import start_zygote
         start_zygote()
     except Exception as exc:  # noqa: BLE001 - the isolation probe says what is wrong
         log.debug("the sandbox did not start early: %s", exc)
-    try:  # and the test files of --dist compile in a helper (a settings file may name another dist)
-        from autograder.grade import precompile
-        early = argparse.ArgumentParser(add_help=False)
-        early.add_argument("--dist", default="dist")
-        precompile.start(early.parse_known_args(argv)[0].dist)
-    except Exception as exc:  # noqa: BLE001 - the grader then compiles them itself
-        log.debug("the test files are not compiled ahead: %s", exc)
 
 
 def main(argv=None, prog=None) -> int:
@@ -238,7 +231,7 @@ def main(argv=None, prog=None) -> int:
         early, rest = _common_options(None).parse_known_args(argv)
         configure_logging(early.verbose, early.quiet)
         if rest[:1] == ["grade"] and not {"-h", "--help"} & set(rest):
-            _start_sandbox_early(argv)
+            _start_sandbox_early()
         args = parse_args(argv, prog)
     except ConfigError as error:
         log.error("%s", error)

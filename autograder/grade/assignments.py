@@ -26,7 +26,6 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grade import precompile
 from autograder.grade.otter_lite import ensure_lazy_test_files
 
 ensure_lazy_test_files()  # only Otter's exception test files: skip otter/__init__.py's nbconvert (2 s)
@@ -50,16 +49,8 @@ class AssignmentError(Exception):
 @functools.lru_cache(maxsize=1024)
 def _compiled(source: str, filename: str):
     """``compile(source, filename, "exec")``, once per process: every load of the assignments and
-    every batch installs the same bundle modules and test files (0.2-0.4 s of compiling each time).
-    A test file compiled by ``precompile``'s helper (this source, this name) is taken from it."""
-    if _precompiled:
-        code = _precompiled.pop(precompile.key(filename, source), None)
-        if code is not None:
-            return code
-    return compile(source, filename, "exec", flags=precompile.FLAGS, dont_inherit=True)
-
-
-_precompiled: dict = {}  # precompile.take's code objects not used yet
+    every batch installs the same bundle modules and test files (0.2-0.4 s of compiling each time)."""
+    return compile(source, filename, "exec")
 
 
 class _InMemoryModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -245,21 +236,17 @@ def load_assignment(exercise_dir: Path) -> Assignment:
 def load_assignments(dist: Path) -> tuple[dict[str, Assignment], list[str]]:
     """All built assignments under ``dist``; returns (assignments by name, problems found)."""
     dist = Path(dist)
-    _precompiled.update(precompile.take(dist))
     assignments: dict[str, Assignment] = {}
     problems: list[str] = []
-    try:
-        if not dist.is_dir():
-            return assignments, [f"{dist}: no built assignments here; run `python -m autograder build --out {dist}`"]
-        for exercise_dir in sorted(p for p in dist.iterdir() if p.is_dir()):
-            if not (exercise_dir / "autograder").is_dir():
-                continue
-            try:
-                a = load_assignment(exercise_dir)
-            except AssignmentError as exc:
-                problems.append(str(exc))
-                continue
-            assignments[a.name] = a
-        return assignments, problems
-    finally:
-        _precompiled.clear()  # what this load did not use (compiled here before) is not kept
+    if not dist.is_dir():
+        return assignments, [f"{dist}: no built assignments here; run `python -m autograder build --out {dist}`"]
+    for exercise_dir in sorted(p for p in dist.iterdir() if p.is_dir()):
+        if not (exercise_dir / "autograder").is_dir():
+            continue
+        try:
+            a = load_assignment(exercise_dir)
+        except AssignmentError as exc:
+            problems.append(str(exc))
+            continue
+        assignments[a.name] = a
+    return assignments, problems
