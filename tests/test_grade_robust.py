@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import random
 import threading
 import time
 import zipfile
@@ -23,6 +24,8 @@ from autograder.grade.magics import to_python
 from autograder.grade.runner import Limits, grade_notebook
 from autograder.grade.submissions import ReadLimits, Submission, discover, load
 from test_grade_batch import CORRECT, dist, make_notebook  # noqa: F401  (dist is a fixture)
+
+REPO = Path(__file__).resolve().parents[1]
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grade_core"
 CORE_TESTS = [ExceptionTestFile.from_file(str(FIXTURES / "q1_sigmoid.py")),
@@ -300,6 +303,78 @@ def test_magic_rewrites_leave_plain_cells_alone():
     assert to_python("%matplotlib inline\n").startswith("get_ipython().run_line_magic('matplotlib'")
     assert "shell command refused: '!ls'" in to_python("files = !ls")
     assert to_python("%%time\nx = (\n").startswith("exec(compile(")  # the SyntaxError surfaces when run
+
+
+def test_a_hidden_tests_failure_shows_no_number_the_notebook_put_in_its_exception():
+    leaky = ("def relu(a):\n    raise ValueError('secret ' + repr(a.tolist()) + f' {a.sum():.6f} x{int(a.max() * 1000)}')")
+    result = grade_notebook(core_notebook(SIGMOID.replace("return 1 / (1 + np.exp(-a))",
+                                                          "raise ValueError('public ' + repr(a.tolist()))"), leaky),
+                            CORE_TESTS, FAST)
+    public, hidden = result["questions"]["q1"]["tests"][0], result["questions"]["q2"]["tests"][0]
+    assert hidden["hidden"] and not hidden["passed"] and not public["hidden"]
+    row = {"file": "s.ipynb", "status": "graded", "score": 0, "max_score": 4, "questions": result["questions"]}
+    shown = gradebook.feedback_markdown(row)
+    for text in (hidden["message"], json.dumps(result), shown):
+        for secret in ("2.25", "7.125", "1.5", "7125", "7.875"):  # the hidden input, its sum, its max * 1000
+            assert secret not in text.replace(public["message"], "")
+    assert "ValueError: secret [[#, #], [#, #]] # x#" in hidden["message"]
+    assert "public [[-2.0, 0.0], [0.5, 3.0]]" in public["message"]  # public tests show what the student wrote
+
+
+def test_a_hidden_tests_shape_error_stays_readable():
+    wrong_shape = "def relu(a):\n    return np.dot(a, a.ravel())"
+    result = grade_notebook(core_notebook(SIGMOID, wrong_shape), CORE_TESTS, FAST)
+    message = result["questions"]["q2"]["tests"][0]["message"]
+    assert "ValueError: shapes (2,2) and (4,) not aligned: 2 (dim 1) != 4 (dim 0)" in message
+    assert runner.hidden_safe("shapes (3,4) and (5,1) not aligned: 4 (dim 1) != 5 (dim 0)", {0, 1, 3, 4, 5}) == \
+        "shapes (3,4) and (5,1) not aligned: 4 (dim 1) != 5 (dim 0)"
+    assert runner.hidden_safe("x" * 500 + "\nsecond line 0.25") == "x" * 117 + "... ..."
+    assert runner.hidden_safe("v9999 0x1f 1e-3 .5 -0.75 W1 axis -1", {1}) == "v# # # # # W1 axis #"
+
+
+def test_plain_cells_skip_ipython_and_come_out_exactly_as_ipython_leaves_them():
+    from IPython.core.inputtransformer2 import TransformerManager
+    from autograder.grade.magics import plain_python
+
+    def ipython(cell):  # what to_python made of a cell before the fast path
+        try:
+            return TransformerManager().transform_cell(cell)
+        except Exception:
+            return cell
+    cells = [c for nb in sorted(REPO.glob("examples/*/*.ipynb")) for c in _code_cells(nb)]
+    rng = random.Random(9)
+    variants = []
+    for _ in range(3000):  # real cells indented, with blank lines, CRLF, stray quotes
+        lines = rng.choice(cells).split("\n")
+        indent = rng.choice(["", " ", "\t", "    ", " \t"])
+        lines = [indent + line if rng.random() < 0.9 else line for line in lines]
+        lines = [rng.choice(["", "   ", "\t"]) for _ in range(rng.randint(0, 2))] + lines
+        lines.insert(rng.randint(0, len(lines)), rng.choice(["", "  ", '"""', "'''"]))
+        variants.append(rng.choice(["\n", "\r\n"]).join(lines) + rng.choice(["", "\n", "  "]))
+    pieces = ["x = 1", "    ", "\t", "\n", "\r\n", "\r", "\x0c", "\u2028", "\x85", "# note", "'a'", '"""', "...",
+              "def f():", "pass", "(", ")", ",", ";", "/", ":", "\\", "In [1]: ", "[nav] ", ">>", "   x", "y=2",
+              "%", "%time ", "!", "!=", "?", "= !ls", "= %who", "z = a % b"]
+    variants += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(20000)]
+    plain = 0
+    for cell in cells + variants:
+        fast = plain_python(cell)
+        if fast is not None:
+            plain += 1
+            assert fast == ipython(cell), repr(cell)
+    assert plain > len(cells) * 0.8  # most real cells take the fast path
+    for cell in ("%time x", "x = !ls", "x?", ",f a", "  /f a", ">>> x", "y\n... z", "In [3]: x", "a\u2028;f b",
+                 "x = (\n", "# a\x0c\n x", "a = \\\n  %who", "d = {\n...: 1}"):
+        assert plain_python(cell) is None
+    for cell in ("ok = a != b  # why?\n", "r = '%d' % 3\n", "s = 'In [1]: x'\n", "\n\n    x = 1\n      # c\n"):
+        assert plain_python(cell) == ipython(cell)
+
+
+def _code_cells(path):
+    try:
+        nb = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        return []
+    return ["".join(c.get("source", "")) for c in nb.get("cells", []) if c.get("cell_type") == "code"]
 
 
 def test_a_sigkill_is_not_kept_and_is_regraded_next_run(tmp_path, dist):

@@ -9,9 +9,10 @@ the student's code, so nothing here is trusted: the grader checks every frame it
     {"op": "run", "cells": [[index, source], ...]}  -> {"event": "cell"|"cell_done", ...}..., {"event": "ready"}
     {"op": "lookup", "name"}                        -> {"kind": "missing"|"callable"|"value"|"unsupported", ...}
     {"op": "names"}                                 -> {"names": [...]}
-    {"op": "call", "name", "args", "kwargs", "supply": [names]}
-        -> zero or more {"event": "dep", "name", "args", "kwargs"} (each answered by the grader with
-           {"kind": "value", "value"} or {"kind": "own"}), then
+    {"op": "call", "name", "args", "kwargs", "supply": [names], "sealed": table (optional)}
+        -> zero or more {"event": "dep", "name", "args", "kwargs", "at"} (each answered by the grader
+           with {"kind": "value", "value", "at"} or {"kind": "own", "at"}; calls the sealed table
+           answers, see `sealed`, are not sent), then
            {"kind": "value", "value", "changed": [positions]} | {"kind": "raised", ...} | {"kind": "unsupported", ...}
 """
 import builtins
@@ -22,11 +23,9 @@ import traceback
 
 import numpy as np
 
-from autograder.grade import protocol
+from autograder.grade import protocol, sealed
 
-# Frames from the grader (support files, arguments, supplied values) are trusted and may be
-# larger than the child's own answers, which the grader caps at `Limits.return_mb`.
-GRADER_FRAME_BYTES = 256 * 1024 * 1024
+GRADER_FRAME_BYTES = protocol.GRADER_FRAME_BYTES  # trusted frames, from the grader
 
 
 class _FakeNotebook:
@@ -94,18 +93,25 @@ def serve(chan, limits):
     def describe_error(exc):
         return f"{type(exc).__name__}: {exc}"[:2000]
 
-    def supplied(dep, own):
+    def supplied(dep, own, table):
         """Stand-in for the student's ``dep`` during one call: the grader answers the calls a right
-        answer makes (it decides, from values, in its own process); any other call runs ``own``."""
+        answer makes (it decides, from values, in its own process); any other call runs ``own``.
+        ``table`` (a ``sealed.Opener``) answers here the calls the grader would answer with the
+        entry its lookup tries first, when the arguments are exactly that entry's."""
         def stand_in(*args, **kwargs):
+            if not kwargs:
+                value = table.open(dep, args)
+                if value is not sealed.MISS:
+                    return value
             try:
                 ask = {"event": "dep", "name": dep, "args": protocol.encode(list(args), max_frame),
-                       "kwargs": protocol.encode(dict(kwargs), max_frame)}
+                       "kwargs": protocol.encode(dict(kwargs), max_frame), "at": table.position(dep)}
             except Exception:  # not plain data: the grader cannot know this call
                 ask = None
             if ask is not None:
                 reply(ask)
                 got = protocol.recv_frame(chan, GRADER_FRAME_BYTES, max_values=None)
+                table.moved(dep, got.get("at"))
                 if got.get("kind") == "value":
                     return protocol.decode(got.get("value"), max_frame)
             if own is _MISSING:
@@ -176,9 +182,10 @@ def serve(chan, limits):
                     before = copy.deepcopy(args)
                 except Exception:
                     before = None
+                table = sealed.Opener(request.get("sealed"), max_frame)
                 for dep in supply:
                     saved[dep] = namespace.get(dep, _MISSING)
-                    namespace[dep] = supplied(dep, saved[dep])
+                    namespace[dep] = supplied(dep, saved[dep], table)
                 try:
                     result = function(*args, **kwargs)
                 finally:

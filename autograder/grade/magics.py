@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import re
 import shlex
+import textwrap
 
 # cell magics that run another program on the body (IPython's script magics)
 PROGRAM_CELL_MAGICS = {"bash", "sh", "script", "system", "!", "sx", "perl", "ruby", "python", "python2",
@@ -41,21 +42,81 @@ THE_REST_RAN = " The rest of the cell ran."
 _TIMEIT_OPTION = re.compile(r"-(?:[nrp]\s*\S+|[tcqo]+)(?:\s+|$)")
 
 
+# What IPython's TransformerManager acts on beyond its clean-up (leading blank lines, common
+# indentation): a line starting with an escape (%magic, !shell, ,;/ autocall, %%cell magic),
+# "x = %magic" and "x = !shell" assignments, help ("x?", never valid Python: the compile below
+# sends it to IPython), and prompts pasted from a console (">>>" on any line: doctest mode;
+# "...", "In [1]:" on the first two lines, both valid Python). A cell with none of these is left
+# alone by its token transforms and prompt strippers; "a != b" and "a % b" are plain Python.
+# Lines are Python's (str.splitlines), as IPython's are; a cell with line breaks the compiler does
+# not count as such (form feed, \u2028, a lone \r, ...) goes to IPython.
+_MAYBE_IPYTHON = re.compile(r">>>|=[\s\\]*[%!]|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]|\r(?!\n)")
+_ESCAPE_START = re.compile(r"\s*[,;/%!?]")
+_PROMPT_START = re.compile(r"\s*(\.\.\.|In \[|\[nav\]|\[ins\])")
+
+
+_PLAIN: dict = {}  # cell source -> plain_python's answer: every notebook of a batch shares most cells
+_PLAIN_KEPT, _PLAIN_LONGEST = 512, 50_000
+
+
+def plain_python(source: str) -> str | None:
+    """``_plain_python``, remembered for the cells notebooks share (the set-up cell, Otter's)."""
+    known = _PLAIN.get(source, _PLAIN)
+    if known is not _PLAIN:
+        return known
+    code = _plain_python(source)
+    if len(source) <= _PLAIN_LONGEST and len(_PLAIN) < _PLAIN_KEPT:
+        _PLAIN[source] = code
+    return code
+
+
+def _plain_python(source: str) -> str | None:
+    """What ``TransformerManager().transform_cell(source)`` returns, for a cell with no IPython
+    syntax (its clean-up only: a final newline, leading blank lines dropped, common indentation
+    removed); None when the cell may hold IPython syntax or is not valid Python (then IPython
+    decides). Compiling is much cheaper than IPython's tokenizing, and a notebook of plain Python
+    does not import IPython at all."""
+    if _MAYBE_IPYTHON.search(source):
+        return None
+    cell = source if source.endswith("\n") else source + "\n"
+    lines = cell.splitlines(keepends=True)
+    if any(_ESCAPE_START.match(line) for line in lines):
+        return None
+    for i, line in enumerate(lines):
+        if line and not line.isspace():
+            lines = lines[i:]
+            break
+    lines = textwrap.dedent("".join(lines)).splitlines(keepends=True)
+    if any(_PROMPT_START.match(line) for line in lines[:2]):
+        return None
+    code = "".join(lines)
+    try:  # IPython tokenizes the cell and gives up on some invalid ones (then the cell runs as written)
+        compile(code, "<cell>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+    return code
+
+
 def to_python(source: str, transformer=None) -> str:
     """``source`` (a cell, IPython syntax allowed) as Python for the submission's process."""
-    if transformer is None:
-        from IPython.core.inputtransformer2 import TransformerManager
-        transformer = TransformerManager()
-    try:
-        code = transformer.transform_cell(source)
-    except Exception:
-        return source  # left as is: the cell's SyntaxError is recorded when it runs
+    code = plain_python(source)
+    if code is None:
+        if transformer is None:
+            from IPython.core.inputtransformer2 import TransformerManager
+            transformer = TransformerManager()
+        try:
+            code = transformer.transform_cell(source)
+        except Exception:
+            return source  # left as is: the cell's SyntaxError is recorded when it runs
     if "get_ipython()" not in code:
         return code
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return code
+    if transformer is None:  # a plain cell that calls get_ipython() itself
+        from IPython.core.inputtransformer2 import TransformerManager
+        transformer = TransformerManager()
     rewriter = _Rewriter(transformer, {id(stmt) for stmt in tree.body})
     try:
         tree = rewriter.visit(tree)

@@ -24,13 +24,16 @@ the notebook's doing: status ``crashed`` with ``PROTOCOL_BROKEN`` in the reason.
 """
 import builtins
 import copy
+import dataclasses
 import json
+import re
 import signal
+import threading
 import time
 from collections.abc import Mapping
 
 from autograder.diagnosis import CODE_PATTERN
-from autograder.grade import magics, protocol
+from autograder.grade import magics, protocol, sealed
 from autograder.grade.sandbox import STUDENT_PACKAGES, Child, ChildGone, Limits, SandboxError, uid_slots
 
 DIAGNOSIS = CODE_PATTERN  # the one pattern of the diagnosis line
@@ -101,14 +104,16 @@ def read_code_cells(notebook_bytes):
         raise InvalidNotebook(f"not a Jupyter notebook ({first})") from None
     if not isinstance(cells, list):
         raise InvalidNotebook("the notebook has no list of cells")
-    from IPython.core.inputtransformer2 import TransformerManager
-    transformer = TransformerManager()
+    transformer = None  # IPython's, made (and IPython imported) for the first cell that needs it
     code = []
     for index, cell in enumerate(cells):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
         source = "".join(map(str, source)) if isinstance(source, list) else str(source)
+        if transformer is None and magics.plain_python(source) is None:
+            from IPython.core.inputtransformer2 import TransformerManager
+            transformer = TransformerManager()
         code.append((index, magics.to_python(source, transformer)))
     if not code:
         raise InvalidNotebook("the notebook has no code cells")
@@ -259,23 +264,31 @@ class _Session:
 
     def _supply(self, request, supplied):
         """The answer to a dependency call: the reference's value where the test determines the
-        call (``SuppliedCalls.lookup``, run here, never in the child), else "run your own"."""
+        call (``SuppliedCalls.lookup``, run here, never in the child), else "run your own". With a
+        sealed table (``sealed``), the child reports where the lookup of that name starts (it
+        answered some calls itself) and is told where the next one will."""
         if supplied is None:
             return {"kind": "own"}
         limit = self.limits.return_mb * 1024 * 1024
+        answer = {"kind": "own"}
+        name = request.get("name")
+        synced = type(name) is str and hasattr(supplied, "move_to")
         try:
-            name = request.get("name")
+            at = request.get("at")
+            if synced and type(at) is int and 0 <= at <= MAX_SUPPLIED_CALLS:
+                supplied.move_to(name, at)
             args = protocol.decode(request.get("args"), limit)
             kwargs = protocol.decode(request.get("kwargs"), limit)
-            if type(name) is not str or not isinstance(args, list) or not isinstance(kwargs, dict):
-                return {"kind": "own"}
-            # lookup_shared: no copy, the value is encoded at once (bundles built before it: lookup)
-            found, value = getattr(supplied, "lookup_shared", supplied.lookup)(name, args, kwargs)
-            if found:
-                return {"kind": "value", "value": protocol.encode(value, limit)}
+            if type(name) is str and isinstance(args, list) and isinstance(kwargs, dict):
+                # lookup_shared: no copy, the value is encoded at once (bundles built before it: lookup)
+                found, value = getattr(supplied, "lookup_shared", supplied.lookup)(name, args, kwargs)
+                if found:
+                    answer = {"kind": "value", "value": protocol.encode(value, limit)}
         except (protocol.ProtocolError, protocol.NotPlainData, ValueError, TypeError, RecursionError):
-            pass
-        return {"kind": "own"}
+            answer = {"kind": "own"}
+        if synced:
+            answer["at"] = supplied.position(name)
+        return answer
 
     def lookup(self, name):
         return self._ask({"op": "lookup", "name": name}, f"looking up {name!r}")
@@ -298,8 +311,12 @@ class _Session:
             raise TypeError(f"the test passed {exc} to {name}(); only {PLAIN} can be sent") from None
         if supplied is not None:
             message["supply"] = [n for n in supplied.names() if n != name]
+            table = _sealed_table(supplied, limit)
+            if table is not None:
+                message["sealed"] = table
         reply = self._ask(message, f"{name}()", supplied)
-        value = _value_of(reply, f"{name}() returned", limit)
+        value = _value_of(reply, f"{name}() returned", limit,
+                          hidden=_dimensions(args, kwargs) if _hidden_test_running() else None)
         if not with_changes:
             return value
         changed = reply.get("changed")
@@ -307,7 +324,38 @@ class _Session:
         return value, changed
 
 
-def _value_of(reply, what, limit):
+_sealed_tables: dict = {}  # id(a recorded table's entries) -> (those entries, their sealed form)
+_sealed_lock = threading.Lock()
+_SEALED_KEPT = 256
+
+
+def _sealed_table(supplied, limit):
+    """``sealed.seal(supplied)``, once per recorded table (``SuppliedCalls.fresh`` copies share their
+    entries, and every submission's test records the same table), or None: then the child asks for
+    every call. Needs a table that reports and takes its lookup position (``position``/``move_to``);
+    bundles built before them get no sealed table."""
+    entries = getattr(supplied, "entries", None)
+    if not hasattr(supplied, "move_to") or not hasattr(supplied, "position") or not isinstance(entries, dict):
+        return None
+    key = (id(entries), limit)
+    with _sealed_lock:
+        hit = _sealed_tables.get(key)
+    if hit is not None and hit[0] is entries:
+        return hit[1]
+    table = sealed.seal(supplied, limit)
+    with _sealed_lock:
+        _sealed_tables.pop(key, None)
+        _sealed_tables[key] = (entries, table)  # holds the entries: their id stays theirs
+        while len(_sealed_tables) > _SEALED_KEPT:
+            del _sealed_tables[next(iter(_sealed_tables))]
+    return table
+
+
+def _value_of(reply, what, limit, hidden=None):
+    """The value a reply carries, or the exception it stands for. ``hidden``: the integers the test's
+    arguments determine (their dimensions, and the integers among them) when a hidden test made
+    the call: then the text the notebook chose (its exception's type and message, the type it
+    returned) is cut to a sanitized first line (``hidden_safe``)."""
     kind = reply.get("kind")
     if kind == "value":
         try:
@@ -316,10 +364,14 @@ def _value_of(reply, what, limit):
             raise TypeError(f"{what} something that is not {PLAIN} ({exc})") from None
     if kind == "unsupported":
         what_type = str(reply.get("what", "?"))[:300]
+        if hidden is not None:
+            what_type = hidden_safe(what_type, hidden)
         raise TypeError(f"{what} {what_type}; expected {PLAIN}")
     if kind == "raised":
-        raise _student_exception(str(reply.get("type", "Exception"))[:100],
-                                 str(reply.get("message", ""))[:2000])
+        type_name, message = str(reply.get("type", "Exception"))[:100], str(reply.get("message", ""))[:2000]
+        if hidden is not None:
+            type_name, message = hidden_safe(type_name, hidden, HIDDEN_TYPE_CHARS), hidden_safe(message, hidden)
+        raise _student_exception(type_name, message)
     raise TypeError(f"{what} no usable answer")
 
 
@@ -332,6 +384,89 @@ def _student_exception(type_name, message):
         except Exception:
             pass
     return StudentCodeError(f"{type_name}: {message}")
+
+
+# ============================================================== hidden tests: what a failure may say
+
+HIDDEN_MESSAGE_CHARS = 120  # the first line of the student's exception, in a hidden test's failure
+HIDDEN_TYPE_CHARS = 40
+HIDDEN_NUMBERS_KEPT = 8     # integers shown at most (shapes, axes); every other number is masked
+MASK = "#"
+# a number anywhere, inside words too ("x5312"), with its sign: hexadecimal, or decimal with its
+# fraction and exponent
+_NUMBER = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F]+|(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)")
+_hidden = threading.local()
+
+
+def hidden_safe(text, allowed=frozenset(), limit=HIDDEN_MESSAGE_CHARS):
+    """What a hidden test's failure may show of ``text``, which the notebook chose (its exception's
+    message or type): the first line, at most ``limit`` characters, with every number masked
+    (``#``) but integers in ``allowed`` (the test's arguments' dimensions and axes, so that
+    "shapes (3,4) and (5,1) not aligned" stays readable), at most HIDDEN_NUMBERS_KEPT of them. A
+    notebook that raises an exception holding a hidden input, or a reference value it was given,
+    shows ``#`` in its place."""
+    lines = str(text).strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    kept = 0
+
+    def mask(match):
+        nonlocal kept
+        token = match.group(0)
+        if token.isdigit() and int(token) in allowed and kept < HIDDEN_NUMBERS_KEPT:
+            kept += 1
+            return token
+        return MASK
+    first = _NUMBER.sub(mask, first)
+    if len(first) > limit:
+        first = first[:limit - 3] + "..."
+    return first + (" ..." if len(lines) > 1 else "")
+
+
+def _dimensions(args, kwargs):
+    """The integers a hidden test's call determines: every dimension and size of every array among
+    its arguments, their numbers of dimensions and axes (0 up to the largest), its integer arguments."""
+    found, top = set(), 2
+
+    def walk(value, depth=0):
+        nonlocal top
+        if depth > protocol.MAX_DEPTH:
+            return
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item, depth + 1)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item, depth + 1)
+        elif type(value) is int:
+            found.add(value)
+        elif hasattr(value, "shape") and hasattr(value, "ndim"):
+            found.update(int(n) for n in value.shape)
+            found.add(int(value.size))
+            top = max(top, int(value.ndim))
+    walk(list(args))
+    walk(dict(kwargs))
+    return frozenset(found | set(range(top + 1)))
+
+
+def _hidden_test_running():
+    return getattr(_hidden, "test", False)
+
+
+class _MarkHidden:
+    """A test case's body that says, while it runs in this thread, whether its test is hidden."""
+
+    def __init__(self, body, hidden):
+        self.body, self.hidden = body, bool(hidden)
+
+    def call_func(self, global_environment):
+        before, _hidden.test = getattr(_hidden, "test", False), self.hidden
+        try:
+            return self.body.call_func(global_environment)
+        finally:
+            _hidden.test = before
+
+    def __getattr__(self, name):
+        return getattr(self.body, name)
 
 
 class StudentFunction:
@@ -412,6 +547,7 @@ def _run_tests(tests, env):
     questions = {}
     for original in tests:
         test_file = copy.copy(original)  # run() stores results on the object; threads share tests
+        test_file.test_cases = [_marked(case) for case in original.test_cases]
         checks = _checks_module()
         if checks is not None and hasattr(checks, "collect_notes"):
             checks.collect_notes()  # this thread's notes (float32 precision, ...) for this question
@@ -429,6 +565,14 @@ def _run_tests(tests, env):
                                      "max_score": float(test_file.possible), "tests": rows,
                                      "notes": _one_note_per_code(notes)}
     return questions
+
+
+def _marked(case):
+    """``case`` with a body that marks the thread while a hidden test runs (``hidden_safe``)."""
+    try:
+        return dataclasses.replace(case, body=_MarkHidden(case.body, case.hidden))
+    except (TypeError, AttributeError):
+        return case
 
 
 def _one_note_per_code(notes):

@@ -118,7 +118,7 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
-from autograder.grade import jail, protocol
+from autograder.grade import protocol  # not jail (numpy): the zygote imports it, before it forks
 
 GRADE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = GRADE_DIR.parent.parent
@@ -518,6 +518,12 @@ class Zygote:
                 self._start()
             socket.send_fds(self._ctl, [json.dumps(config).encode()], fds)
 
+    def start(self):
+        """Start the process now if it is not running (it imports numpy meanwhile)."""
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._start()
+
     def close(self):
         with self._lock:
             if self._ctl is not None:
@@ -536,6 +542,13 @@ _zygote = Zygote()
 def shutdown():
     """Stop the zygote (it is restarted on demand)."""
     _zygote.close()
+
+
+def start_zygote():
+    """Start the zygote ahead of need: a grading run calls this first thing, so that the zygote's
+    interpreter and numpy load on another core while the grader reads its command line, its
+    modules and the assignments. Nothing of the student's runs until a ``Child`` is asked for."""
+    _zygote.start()
 
 
 class _UidSlots:
@@ -646,7 +659,7 @@ class Child:
     # -------------------------------------------------------------- requests
     def send(self, message):
         try:
-            protocol.send_frame(self.chan, message, jail.GRADER_FRAME_BYTES)
+            protocol.send_frame(self.chan, message, protocol.GRADER_FRAME_BYTES)
         except OSError:
             raise ChildGone(self.how_it_ended()) from None
 
@@ -744,6 +757,7 @@ def zygote_main(ctl_fd):
     """Loop of the pre-warmed process: one fork per request on the control socket."""
     import numpy  # noqa: F401  (the point of the zygote: imported once, shared by fork)
     import numpy.linalg, numpy.random, numpy.fft  # noqa: F401,E401
+    from autograder.grade import jail  # noqa: F401  (S runs it; its root has no autograder/)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     ctl = socket.socket(fileno=ctl_fd)
@@ -1069,4 +1083,5 @@ def _become_student(config, limits, uid, gid, workdir, chan_fd, out_fd, setup_fd
                       OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", TMPDIR=workdir)
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
+    from autograder.grade import jail  # imported by the zygote before it forked
     jail.serve(socket.socket(fileno=chan), limits)

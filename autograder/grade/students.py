@@ -13,24 +13,30 @@ the exports (``autograder.grade.exports``) next to ``grades.csv``.
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 from datetime import timedelta
 from pathlib import Path
 
-from autograder.grade.exports import canvas_columns, write_exports
-from autograder.grade.gradebook import feedback_markdown, write_atomic
-from autograder.grade.model import GradingResults, StudentSection, SubmissionResult
-from autograder.grade.policy import KEEP, LatePolicy, grade_students, parse_duration, parse_percent, parse_rate
-from autograder.grade.roster import Identifier, Identity, Mapping, Roster, RosterError, read_mapping, read_roster, parse_time
+# The roster, policy, model and export modules are imported where they are used: ``grade`` builds
+# these options and calls ``after_grading`` on every run, most of them without a roster (their
+# import cost 0.04-0.1 s of every start-up).
+KEEP = ("latest", "best")  # policy.KEEP, without importing the policy to offer the choices
+# model.SubmissionResult.STUDENT_KEYS, without importing the model to see that there are none
+STUDENT_FIELDS = ("student_ids", "matched_by", "submitted_at", "time_source", "late", "final_score", "counted")
 
 
-def _checked(parse):
-    """An argparse ``type`` that reports the parser's own message (file and line for a roster)."""
+def _checked(module, name):
+    """An argparse ``type``: ``autograder.grade.<module>.<name>``, imported when the option is given,
+    reporting the parser's own message (file and line for a roster)."""
     def convert(text):
+        from autograder.grade.roster import RosterError
+        parse = getattr(importlib.import_module(f"autograder.grade.{module}"), name)
         try:
             return parse(text)
         except (ValueError, RosterError) as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
-    convert.__name__ = parse.__name__
+    convert.__name__ = name
     return convert
 
 
@@ -40,20 +46,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "students and deadlines",
         "match submissions to students, apply a late policy, and write canvas_gradebook.csv and "
         "scores_<assignment>.csv next to grades.csv")
-    group.add_argument("--roster", type=_checked(read_roster), metavar="CSV",
+    group.add_argument("--roster", type=_checked("roster", "read_roster"), metavar="CSV",
                        help="the class list: id, name, email (header variants, a BOM, or a Canvas gradebook export "
                             "are fine); students without a submission are listed as missing")
-    group.add_argument("--mapping", type=_checked(read_mapping), metavar="CSV",
+    group.add_argument("--mapping", type=_checked("roster", "read_mapping"), metavar="CSV",
                        help="file,student_id[,submitted_at] rows for files whose name does not say whose they are")
-    group.add_argument("--due", type=_checked(parse_time), metavar="WHEN",
+    group.add_argument("--due", type=_checked("roster", "parse_time"), metavar="WHEN",
                        help="due date and time, e.g. 2026-12-01T23:59 (this machine's time zone) or with an offset, "
                             "2026-12-01T23:59-08:00")
-    group.add_argument("--late-penalty", type=_checked(parse_rate), metavar="RATE",
+    group.add_argument("--late-penalty", type=_checked("policy", "parse_rate"), metavar="RATE",
                        help="what each started day (or hour) late costs: 10%%/day of the points, 5%%/hour, "
                             "or 2/day in points (default: none)")
-    group.add_argument("--grace", type=_checked(parse_duration), default=timedelta(0), metavar="DURATION",
+    group.add_argument("--grace", type=_checked("policy", "parse_duration"), default=timedelta(0), metavar="DURATION",
                        help="no penalty this long after the due date, e.g. 15m or 1h (default: none)")
-    group.add_argument("--late-cap", type=_checked(parse_percent), default=100.0, metavar="PERCENT",
+    group.add_argument("--late-cap", type=_checked("policy", "parse_percent"), default=100.0, metavar="PERCENT",
                        help="the most lateness can cost, in percent of the points (default: 100%%)")
     group.add_argument("--keep", choices=KEEP, default="latest",
                        help="which submission counts when a student handed in several (default: latest)")
@@ -69,6 +75,7 @@ def wanted(args) -> bool:
 def identify_all(results: GradingResults, roster: Roster | None, mapping: Mapping | None,
                  roots=()) -> dict[int, Identity]:
     """Who handed in each submission of ``results`` (by index); files not on disk are left out."""
+    from autograder.grade.roster import Identifier
     identifier = Identifier(roster, mapping, roots)
     found = {}
     for i, sub in enumerate(results.submissions):
@@ -142,10 +149,34 @@ def summary(section: StudentSection, roster: Roster | None) -> str:
     return "\n".join(lines)
 
 
+def _student_fields_in(out: Path) -> bool:
+    """Whether ``out``'s results.json may hold what a run with a roster wrote (the top-level
+    ``students``, or a submission's ``student_ids``, ``late`` or other student field): then a run
+    without one clears it through the model. False only when plainly nothing is there."""
+    from autograder.grade.gradebook import RESULTS_FILE
+    try:
+        results = json.loads((out / RESULTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # unreadable: what the model would make of it, without it
+    if not isinstance(results, dict):
+        return True
+    if results.get("students") is not None:
+        return True
+    submissions = results.get("submissions")
+    return not isinstance(submissions, list) or any(
+        not isinstance(sub, dict) or any(sub.get(f) is not None for f in STUDENT_FIELDS) for sub in submissions)
+
+
 def after_grading(args, log=print) -> int:
     """The gradebook by student for ``args.out``; a no-op without ``--roster``/``--mapping``/``--due``
     (except that student fields a previous run left in results.json are cleared). Returns an exit code."""
     out = Path(args.out)
+    if not wanted(args) and not _student_fields_in(out):
+        return 0  # nothing to add and nothing to clear: the model is not even loaded
+    from autograder.grade.exports import canvas_columns, write_exports
+    from autograder.grade.gradebook import feedback_markdown, write_atomic
+    from autograder.grade.model import GradingResults
+    from autograder.grade.policy import LatePolicy, grade_students
     try:
         results = GradingResults.load(out)
     except (OSError, ValueError) as exc:
