@@ -97,22 +97,16 @@ def main(argv=None):
         startups, empties, ours, otter, loads = [], [], [], [], []
         turn = 0
         for r in range(1, args.rounds + 1):
-            seconds, done, before, after = timed(ours_command([work / "one"], work / f"g1-{r}", dist, args.workers))
-            startups.append(seconds)
-            loads += [before, after]
-            print(f"round {r}: start-up (1 {first[0]} notebook, fresh process): {seconds:.2f} s   "
-                  f"[load {before} -> {after}]"
-                  + ("" if done.returncode == 0 else f"  EXIT {done.returncode}: {done.stderr.strip()[-300:]}"))
-            seconds, done, before, after = timed(ours_command([work / "empty"], work / f"g0-{r}", dist, args.workers))
-            empties.append(seconds)
-            print(f"round {r}: empty folder (start, nothing to grade, exit): {seconds:.2f} s   [load {before} -> {after}]")
-
-            seconds, done, before, after = timed(ours_command([work / "subs"], work / f"g-{r}", dist, args.workers))
-            ours.append(seconds)
-            loads += [before, after]
-            print(f"round {r}: this grader, {len(subs)} submissions: {seconds:.2f} s = "
-                  f"{seconds / len(subs) * 1000:.0f} ms each   [load {before} -> {after}]"
-                  + ("" if done.returncode == 0 else f"  EXIT {done.returncode}: {done.stderr.strip()[-300:]}"))
+            for folder, out, times, what in (
+                    ("one", f"g1-{r}", startups, f"start-up (1 {first[0]} notebook, fresh process)"),
+                    ("empty", f"g0-{r}", empties, "empty folder (start, nothing to grade, exit)"),
+                    ("subs", f"g-{r}", ours, f"this grader, {len(subs)} submissions")):
+                seconds, done, before, after = timed(ours_command([work / folder], work / out, dist, args.workers))
+                times.append(seconds)
+                loads += [before, after]
+                each = f" = {seconds / len(subs) * 1000:.0f} ms each" if folder == "subs" else ""
+                print(f"round {r}: {what}: {seconds:.2f} s{each}   [load {before} -> {after}]"
+                      + ("" if done.returncode == 0 else f"  EXIT {done.returncode}: {done.stderr.strip()[-300:]}"))
 
             for _ in range(args.otter_per_round):
                 exercise, sub = subs[turn % len(subs)]

@@ -25,7 +25,6 @@ the notebook's doing: status ``crashed`` with ``PROTOCOL_BROKEN`` in the reason.
 import builtins
 import copy
 import dataclasses
-import json
 import re
 import signal
 import threading
@@ -34,6 +33,7 @@ from collections.abc import Mapping
 
 from autograder.diagnosis import CODE_PATTERN
 from autograder.grade import magics, protocol, sealed
+from autograder.grade.submissions import NOT_UTF8, notebook_json
 from autograder.grade.sandbox import STUDENT_PACKAGES, Child, ChildGone, Limits, SandboxError, uid_slots
 
 DIAGNOSIS = CODE_PATTERN  # the one pattern of the diagnosis line
@@ -90,11 +90,10 @@ def read_code_cells(notebook_bytes):
     if not notebook_bytes or not notebook_bytes.strip():
         raise InvalidNotebook("the file is empty")
     try:
-        text = notebook_bytes.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidNotebook("the file is not UTF-8 text") from None
+        text, raw = notebook_json(notebook_bytes)
+    except ValueError as exc:
+        raise InvalidNotebook(str(exc) if str(exc) == NOT_UTF8 else f"not a Jupyter notebook ({exc})") from None
     try:
-        raw = json.loads(text)
         cells = raw.get("cells") if isinstance(raw, dict) and raw.get("nbformat", 4) == 4 else None
         if not isinstance(cells, list):
             import nbformat  # older formats only (its import costs 0.1 s of start-up)

@@ -246,6 +246,24 @@ def _notebook_from_zip(data: bytes, limits: ReadLimits = ReadLimits()) -> tuple[
     return content, ""
 
 
+NOT_UTF8 = "the file is not UTF-8 text"
+
+
+def notebook_json(notebook: bytes) -> tuple[str, object]:
+    """(text, parsed JSON) of a notebook file's bytes (a UTF-8 byte-order mark allowed). Raises
+    ValueError saying why they are not: ``NOT_UTF8``, or where the JSON breaks."""
+    try:
+        text = notebook.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(NOT_UTF8) from None
+    try:
+        return text, json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
+    except (ValueError, RecursionError) as exc:  # nesting too deep, a number too long to convert
+        raise ValueError(f"JSON the grader cannot read ({type(exc).__name__})") from None
+
+
 def parse_notebook(notebook: bytes, limits: ReadLimits = ReadLimits(),
                    deadline: float | None = None) -> str | None:
     """Check ``notebook`` is a Jupyter notebook within ``limits``; return the assignment name its
@@ -253,15 +271,9 @@ def parse_notebook(notebook: bytes, limits: ReadLimits = ReadLimits(),
     structure the grader relies on, at a cost bounded by the limits (no schema validation)."""
     deadline = deadline if deadline is not None else time.monotonic() + limits.seconds
     try:
-        text = notebook.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Unreadable("not a notebook: the file is not UTF-8 text") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Unreadable(f"not a notebook: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
-    except (ValueError, RecursionError) as exc:  # nesting too deep, a number too long to convert
-        raise Unreadable(f"not a notebook: JSON the grader cannot read ({type(exc).__name__})") from None
+        _, raw = notebook_json(notebook)
+    except ValueError as exc:
+        raise Unreadable(f"not a notebook: {exc}") from None
     _check_time(deadline, limits)
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         raise Unreadable("not a Jupyter notebook: no list of cells")
