@@ -14,7 +14,6 @@ away).
 """
 import copy
 import hashlib
-import importlib
 import inspect
 import threading
 import types
@@ -375,8 +374,7 @@ def reference_form(exercise):
     solutions (the student's functions written as the student writes them, calling each other by
     name); None where it is not available (the student's own machine)."""
     try:
-        from solutions import exercises
-        return exercises.load(exercise)
+        return _description(exercise)
     except (ImportError, LookupError):
         return None
 
@@ -991,31 +989,33 @@ def check_gradients_numerically(function, grads, loss, params, *, tolerance=SMOO
 
 
 def _description(exercise):
-    """The exercise's description (``<course>/<exercise>/exercise.py``): hidden tests only, where the
-    grader has ``solutions``."""
+    """The exercise's description (``<course>/<exercise>/exercise.py``), where the grader has
+    ``solutions`` (raises ImportError or LookupError elsewhere)."""
     from solutions import exercises
     return exercises.load(exercise)
+
+
+def _drawn(description, cases):
+    """What the description's function ``cases`` draws from the hidden seed."""
+    from solutions.describe import HIDDEN_SEED
+    return getattr(description, cases)(np.random.default_rng(HIDDEN_SEED))
 
 
 def check_described_cases(exercise, function, student, cases, *, batch_of=None, atol=ATOL, rtol=RTOL):
     """Hidden test: the student's ``function`` against the reference's on the argument tuples the
     description's function ``cases`` draws from the hidden seed. ``batch_of``: (argument index,
     axis) of the batch size, for diagnosis."""
-    from solutions.describe import HIDDEN_SEED
     description = _description(exercise)
-    drawn = getattr(description, cases)(np.random.default_rng(HIDDEN_SEED))
     batch = (lambda *args: np.shape(args[batch_of[0]])[batch_of[1]]) if batch_of else None
-    check_against_reference(exercise, function, student, getattr(description.ref, function), drawn,
-                            atol=atol, rtol=rtol, batch_size_of=batch)
+    check_against_reference(exercise, function, student, getattr(description.ref, function),
+                            _drawn(description, cases), atol=atol, rtol=rtol, batch_size_of=batch)
 
 
 def check_described_gradients(exercise, function, student, cases, *, tolerance=SMOOTH_FD_TOLERANCE):
     """Hidden test: the gradients the student's ``function`` returns agree with finite differences.
     The description's function ``cases`` draws (arguments, loss of the parameters) pairs from the
     hidden seed; the parameters are the first argument."""
-    from solutions.describe import HIDDEN_SEED
-    drawn = getattr(_description(exercise), cases)(np.random.default_rng(HIDDEN_SEED))
-    for args, loss in drawn:
+    for args, loss in _drawn(_description(exercise), cases):
         grads = call(student, function, *args, exercise=exercise)
         check_gradients_numerically(function, grads, loss, args[0], tolerance=tolerance)
 

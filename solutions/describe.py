@@ -42,13 +42,6 @@ def lit(value):
     return body if array.ndim == 0 else f"np.array({body})"
 
 
-def _numeric(value):
-    try:
-        return np.asarray(value).dtype.kind in "biuf"
-    except Exception:
-        return False
-
-
 def _floats(value):
     if isinstance(value, list):
         return "[" + ", ".join(_floats(v) for v in value) + "]"
@@ -216,19 +209,13 @@ def public_values_test(name, function, args, expected, *, needs=None, points=1, 
                        label=None, shape_label=None):
     """A public test: ``function(*args)`` against the reference's values on public inputs (literals).
     ``shape_label``: also check the exact shape and dtype kind of ``expected``, under that name."""
-    arg_names = [f"arg{i}" for i in range(len(args))]
-    assign = "\n".join(f"{n} = {lit(a)}" for n, a in zip(arg_names, args))
     label = label or f"{function}({', '.join(_arg_label(a) for a in args)})"
     options = ""
     if variants:
         options += f", variants={lit(variants)}"
     if batch_size:
         options += f", batch_size={batch_size}"
-    body = f"""\
-{assign}
-received = bc.call({function}, {function!r}, {', '.join(arg_names)})
-bc.check_public({label!r}, received, {lit(expected)}{options})
-"""
+    body = _received(function, args) + f"bc.check_public({label!r}, received, {lit(expected)}{options})\n"
     if shape_label:
         kind = "int" if np.asarray(expected).dtype.kind in "iub" else "float"
         body += f"bc.check_shape_dtype({shape_label!r}, received, {np.shape(expected)!r}, {kind!r})\n"
@@ -248,15 +235,21 @@ def worked_tests(function, args, expected, cases, *, label, batch_size=None, bat
 
 def public_structure_test(name, function, args, example, *, needs=None, points=1, label=None):
     """A public test: what ``function(*args)`` returns has the reference's structure, shapes, dtypes."""
-    arg_names = [f"arg{i}" for i in range(len(args))]
-    assign = "\n".join(f"{n} = {lit(a)}" for n, a in zip(arg_names, args))
     label = label or f"{function}(...)"
-    body = f"""\
-{assign}
-received = bc.call({function}, {function!r}, {', '.join(arg_names)})
-bc.check_interface({label!r}, received, {lit(example)})
-"""
+    body = _received(function, args) + f"bc.check_interface({label!r}, received, {lit(example)})\n"
     return Test(name, tuple(needs or (function,)), body, points=points, kind="structure")
+
+
+def _assigned(names, args):
+    """Source assigning each argument's literal to its name, a line each."""
+    return "".join(f"{n} = {lit(a)}\n" for n, a in zip(names, args))
+
+
+def _received(function, args):
+    """Source calling the student's ``function`` on literal ``args`` (``arg0``, ...), the supplied
+    calls in place (``bc.call``), into ``received``."""
+    names = [f"arg{i}" for i in range(len(args))]
+    return _assigned(names, args) + f"received = bc.call({function}, {function!r}, {', '.join(names)})\n"
 
 
 def _arg_label(value):
@@ -270,11 +263,8 @@ def _arg_label(value):
 def inputs_unchanged_test(name, function, args, arg_names, *, points=1, label=None):
     """A public test: ``function(*args)`` leaves its arguments as they were (the question asks for
     new arrays). It costs this test's points only; the value tests do not see in-place changes."""
-    assign = "\n".join(f"{n} = {lit(a)}" for n, a in zip(arg_names, args))
-    body = f"""\
-{assign}
-bc.check_inputs_unchanged({function}, {function!r}, {', '.join(arg_names)}, names={list(arg_names)!r})
-"""
+    body = (_assigned(arg_names, args)
+            + f"bc.check_inputs_unchanged({function}, {function!r}, {', '.join(arg_names)}, names={list(arg_names)!r})\n")
     return Test(name, (function,), body, points=points, kind="inputs_unchanged")
 
 

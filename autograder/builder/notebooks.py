@@ -16,6 +16,7 @@ import textwrap
 
 import nbformat
 
+from autograder import discover_exercises
 from autograder.builder import master_path
 from solutions import exercises
 
@@ -212,11 +213,6 @@ def render(exercise, course=None):
     return nbformat.writes(master_notebook(spec_module(exercise, course))) + "\n"
 
 
-def available_exercises(course=None):
-    """Every exercise with a description (discovered, never listed)."""
-    return exercises.names(course)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder.builder.notebooks", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report stale master notebooks")
@@ -224,7 +220,7 @@ def main(argv=None):
     parser.add_argument("exercises", nargs="*")
     args = parser.parse_args(argv)
     stale = []
-    for exercise in args.exercises or available_exercises(args.course):
+    for exercise in args.exercises or discover_exercises(args.course):
         text, path = render(exercise, args.course), master_path(exercise, args.course)
         if path.exists() and path.read_text() == text:
             continue
