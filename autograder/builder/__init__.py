@@ -198,8 +198,8 @@ def list_exercises(args):
             continue
         points = sum(q.points for q in questions)
         seed = getattr(description, "SEED_FILE", None)
-        summary = (description.__doc__ or "").strip().splitlines()[0] if description.__doc__ else ""
-        summary = re.sub(rf"^{name}( \(seed \d+\))?:\s*", "", summary)  # the name and seed are shown already
+        lines = (description.__doc__ or "").strip().splitlines()  # a docstring may be missing or blank
+        summary = re.sub(rf"^{name}( \(seed \d+\))?:\s*", "", lines[0] if lines else "")  # name, seed shown already
         log.info("%-20s %-12s %d questions, %3g points  %s", name, f"seed {seed[:3]}" if seed else "new",
                  len(questions), points, summary)
     return 1 if failed else 0
