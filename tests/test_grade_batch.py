@@ -6,6 +6,7 @@ file the notebook reads) keeps these tests fast and independent of the real buil
 import csv
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -272,13 +273,26 @@ def test_batch_gives_every_file_a_row_and_caches_by_content(tmp_path, dist):
     assert "q2: 0 / 3" in feedback and "total([1, 2, 3]) should be 6" in feedback
 
     # rerun: nothing changed, nothing regraded; change one file: only it is regraded
-    again = grade_batch([subs], out_dir=out, dist=dist, workers=2, timeout=20, progress=False, log=lambda *a: None)
+    # (counted from the batch's own summary line, not from timings, which can repeat to the millisecond)
+    lines = []
+    again = grade_batch([subs], out_dir=out, dist=dist, workers=2, timeout=20, progress=False, log=lines.append)
+    assert _graded_and_reused(lines) == (0, 4)  # correct, wrong_q2, raises, zipped; the three others are never graded
     assert [r["seconds"] for r in again] == [r["seconds"] for r in rows]
     (subs / "wrong_q2.ipynb").write_text(make_notebook(*CORRECT))
-    third = grade_batch([subs], out_dir=out, dist=dist, workers=1, timeout=20, progress=False, log=lambda *a: None)
-    changed = [Path(r["file"]).name for r, old in zip(third, rows) if r["seconds"] != old["seconds"]]
-    assert changed == ["wrong_q2.ipynb"]
-    assert {Path(r["file"]).name: r for r in third}["wrong_q2.ipynb"]["score"] == 5
+    lines = []
+    third = grade_batch([subs], out_dir=out, dist=dist, workers=1, timeout=20, progress=False, log=lines.append)
+    assert _graded_and_reused(lines) == (1, 3)
+    by_third = {Path(r["file"]).name: r for r in third}
+    assert by_third["wrong_q2.ipynb"]["score"] == 5
+    assert by_third["wrong_q2.ipynb"]["cache_key"] != by["wrong_q2.ipynb"]["cache_key"]
+    assert all(by_third[n]["seconds"] == by[n]["seconds"] for n in ("correct.ipynb", "raises.ipynb", "zipped.zip"))
+
+
+def _graded_and_reused(log_lines):
+    """(graded, reused) from the batch's closing line "graded N, reused M, in ... s"."""
+    found = [re.search(r"graded (\d+), reused (\d+)", str(line)) for line in log_lines]
+    (match,) = [m for m in found if m]
+    return int(match[1]), int(match[2])
 
 
 def test_forced_assignment_that_is_not_built_is_an_error_row(tmp_path, dist):

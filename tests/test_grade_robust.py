@@ -386,9 +386,12 @@ def test_a_sigkill_is_not_kept_and_is_regraded_next_run(tmp_path, dist):
     first = {Path(r["file"]).name: r for r in batch([subs], out, dist)}
     assert first["killed.ipynb"]["status"] == "crashed" and "SIGKILL" in first["killed.ipynb"]["reason"]
     assert first["killed.ipynb"]["cache_key"] is None and first["fine.ipynb"]["cache_key"]
-    second = {Path(r["file"]).name: r for r in batch([subs], out, dist)}
+    lines = []
+    second = {Path(r["file"]).name: r for r in grade_batch([subs], out_dir=out, dist=dist, workers=2, timeout=20,
+                                                           progress=False, log=lines.append)}
+    assert any("graded 1, reused 1," in str(line) for line in lines), lines  # the killed one graded again
     assert second["fine.ipynb"]["seconds"] == first["fine.ipynb"]["seconds"]  # reused
-    assert second["killed.ipynb"]["seconds"] != first["killed.ipynb"]["seconds"]  # graded again
+    assert second["killed.ipynb"]["status"] == "crashed" and second["killed.ipynb"]["cache_key"] is None
 
 
 def test_the_cache_key_covers_every_grader_module_and_the_versions(tmp_path, monkeypatch):
