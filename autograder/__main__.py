@@ -272,7 +272,11 @@ def run() -> None:
     finalization (clearing every module and object of a grading run: ~40 ms of every run), unless
     a thread other than the main one still works."""
     argv = sys.argv[1:]
-    code = main(argv)
+    try:
+        code = main(argv)
+    except BrokenPipeError:  # `backprop-lab exercises | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        sys.exit(EXIT_OK)
     if _GRADE_RAN and not any(t.is_alive() and not t.daemon for t in threading.enumerate()
                               if t is not threading.main_thread()):
         import atexit

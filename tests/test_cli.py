@@ -200,3 +200,24 @@ def test_quiet_keeps_only_warnings_and_errors_verbose_adds_debug(tmp_path, dist,
     assert main([*common, "-v"]) == EXIT_OK  # after the subcommand works too
     out = capsys.readouterr().out
     assert f"settings from {config}" in out and "1 submission(s)" in out
+
+
+# ------------------------------------------------------------------ exercises
+
+def test_exercises_lists_every_exercise_on_stdout_and_a_closed_pipe_ends_quietly():
+    import subprocess
+    import sys
+
+    from autograder import discover_exercises
+
+    whole = subprocess.run([sys.executable, "-m", "autograder", "-q", "exercises"], capture_output=True, text=True)
+    assert whole.returncode == EXIT_OK and whole.stderr == ""
+    assert [line.split()[0] for line in whole.stdout.splitlines()] == list(discover_exercises())
+    # a reader that stops after the first line (`| head -1`) closes the pipe while we still write
+    proc = subprocess.Popen([sys.executable, "-m", "autograder", "exercises"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, bufsize=0)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert first.split()[0].decode() == discover_exercises()[0]
+    assert proc.returncode == EXIT_OK and b"Error" not in err and b"Traceback" not in err, err.decode()

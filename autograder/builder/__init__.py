@@ -200,6 +200,7 @@ def list_exercises(args):
         seed = getattr(description, "SEED_FILE", None)
         lines = (description.__doc__ or "").strip().splitlines()  # a docstring may be missing or blank
         summary = re.sub(rf"^{name}( \(seed \d+\))?:\s*", "", lines[0] if lines else "")  # name, seed shown already
-        log.info("%-20s %-12s %d questions, %3g points  %s", name, f"seed {seed[:3]}" if seed else "new",
-                 len(questions), points, summary)
+        # the listing is the command's output (stdout, also under -q); problems go to the log
+        print(f"{name:<20} {f'seed {seed[:3]}' if seed else 'new':<12} {len(questions)} questions, "
+              f"{points:3g} points  {summary}", flush=True)
     return 1 if failed else 0
