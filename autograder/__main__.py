@@ -11,7 +11,6 @@ to report); 2 the command line or the config file is wrong.
 """
 import argparse
 import dataclasses
-import inspect
 import logging
 import os
 import re

@@ -6,7 +6,6 @@ these tests take seconds."""
 import argparse
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
 
