@@ -106,11 +106,24 @@ class Network:
     # ---------------------------------------------------------------- forward, loss
     def forward(self, params, x):
         """Returns the cache {pre1, post1, pre2, post2, ...} in layer order."""
-        cache, h = {}, x
-        for layer in self.layers:
-            pre = self._affine_forward(params[layer.weight], h, params[layer.bias])
-            h = self._activation_forward(layer.activation, pre)
-            cache[layer.pre], cache[layer.post] = pre, h
+        return self.forward_from(params, "x", x)
+
+    def forward_from(self, params, start, value):
+        """The forward pass resumed at one quantity: ``start`` ("x", or a cache key of ``forward``)
+        set to ``value``, every later quantity computed from it by the same operations as
+        ``forward``. Returns {start: value, each later quantity} in layer order ("x" is left out).
+        Finite differences over an intermediate quantity nudge it and run the rest.
+        """
+        order = ("x", *(name for layer in self.layers for name in (layer.pre, layer.post)))
+        if start not in order:
+            raise ValueError(f"forward_from {start!r}: expected one of {', '.join(order)}")
+        position = order.index(start)  # layer i's pre is at 2i + 1, its post at 2i + 2
+        cache, h = ({} if start == "x" else {start: value}), value
+        for i, layer in enumerate(self.layers):
+            if position < 2 * i + 1:
+                h = cache[layer.pre] = self._affine_forward(params[layer.weight], h, params[layer.bias])
+            if position < 2 * i + 2:
+                h = cache[layer.post] = self._activation_forward(layer.activation, h)
         return cache
 
     def loss(self, output, y):

@@ -61,6 +61,29 @@ def test_network_agrees_with_the_model_answers(exercise, batch):
                          f"{exercise} backward")
 
 
+@pytest.mark.parametrize("exercise", NETWORKED)
+def test_forward_from_resumes_the_forward_pass_at_each_quantity(exercise):
+    """Resumed at any cached quantity with its own value, the pass gives the forward cache's later
+    quantities to the bit; resumed at a changed value, every later quantity moves and no earlier
+    one is returned. The finite differences over intermediates stand on this."""
+    ref = exercises.reference(exercise)
+    net = ref.network
+    shapes = {name: np.shape(value) for name, value in worked_params(ref).items()}
+    rng = np.random.default_rng(5)
+    params, x, y = random_problem(net, shapes, rng, 4)
+    cache = net.forward(params, x)
+    names = list(cache)
+    assert_identical(net.forward_from(params, "x", x), cache)
+    for i, name in enumerate(names):
+        resumed = net.forward_from(params, name, cache[name])
+        assert list(resumed) == names[i:]
+        assert_identical(resumed, {k: cache[k] for k in names[i:]})
+        moved = net.forward_from(params, name, cache[name] + rng.normal(size=np.shape(cache[name])))
+        assert all(not np.array_equal(moved[k], cache[k]) for k in names[i:])
+    with pytest.raises(ValueError, match="expected one of x, "):
+        net.forward_from(params, "nonesuch", x)
+
+
 def test_init_params_draws_relu_mse_trainings_start():
     ref = exercises.reference("relu_mse_training")
     assert_identical(ref.network.init_params(np.random.default_rng(4), (3, 4, 1), scale=0.5), ref.initial_params(4))

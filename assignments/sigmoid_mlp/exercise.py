@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solutions import activations, layers, losses, training
+from solutions import activations, losses, training
 from solutions.describe import (call, finite_difference_test, hidden_test, inputs_unchanged_test,
                                 Ledger, operation, public, public_structure_test,
                                 public_values_test, public_variants, Question, Reference, result,
@@ -32,9 +32,6 @@ PARAMETERS_FILE = Path(__file__).resolve().parent / "parameters.npz"
 PARAMETER_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
 LEARNING_RATE = 1.0  # the worked example's one SGD step
 
-# The order of the forward pass; each entry is computed from the one before it.
-FORWARD_ORDER = ("a1", "h1", "a2", "h2", "a3", "yhat")
-
 # hidden cases: several layer widths (n0, n1, n2, n3) and batch sizes m
 SIZES = [(3, 3, 3, 3, 1), (4, 5, 3, 2, 1), (2, 6, 4, 5, 4), (5, 3, 7, 3, 9)]
 
@@ -47,26 +44,6 @@ NET = Network(layers=(Layer("W1", "b1", "sigmoid", pre="a1", post="h1"),
               convention="columns", loss="cross_entropy", output_gradient="fused")
 
 
-def _forward_from(params, start, value):
-    """NET's forward pass from ``start`` ("x" or one of FORWARD_ORDER) with that quantity set to
-    ``value``: the finite differences over intermediate quantities nudge one and run the rest.
-    """
-    cache = {start: value}
-    steps = {
-        "a1": lambda c: layers.affine_forward(params["W1"], c["x"], params["b1"])[0],
-        "h1": lambda c: activations.sigmoid(c["a1"]),
-        "a2": lambda c: layers.affine_forward(params["W2"], c["h1"], params["b2"])[0],
-        "h2": lambda c: activations.sigmoid(c["a2"]),
-        "a3": lambda c: layers.affine_forward(params["W3"], c["h2"], params["b3"])[0],
-        "yhat": lambda c: column_softmax(c["a3"]),
-    }
-    todo = FORWARD_ORDER if start == "x" else FORWARD_ORDER[FORWARD_ORDER.index(start) + 1:]
-    for name in todo:
-        cache[name] = steps[name](cache)
-    cache.pop("x", None)
-    return cache
-
-
 ref = Reference(
     sigmoid=activations.sigmoid,
     softmax=column_softmax,
@@ -74,7 +51,7 @@ ref = Reference(
     cross_entropy=losses.cross_entropy,
     backward=NET.backward,
     sgd_step=lambda params, grads, lr: training.SGD(lr).update(params, grads),
-    forward_from=_forward_from,
+    forward_from=NET.forward_from,  # the finite differences over intermediates nudge one, run the rest
     backward_steps=NET.backward_steps,  # every gradient, keyed "d" + the quantity's name
     network=NET,
 )

@@ -112,9 +112,8 @@ def softmax_example_Z():
 
 def _Z2_given(params, X, **override):
     """Z2 computed from X, or from one overridden intermediate (Z1 or A1) onwards."""
-    Z1 = override.get("Z1", params["W1"] @ X + params["b1"])
-    A1 = override.get("A1", np.tanh(Z1))
-    return override.get("Z2", params["W2"] @ A1 + params["b2"])
+    (start, value), = override.items() or {"X": X}.items()
+    return NET.forward_from(params, "x" if start == "X" else start, value)["Z2"]
 
 
 Z1_STEP = 1e-2
