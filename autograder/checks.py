@@ -15,6 +15,7 @@ away).
 import copy
 import hashlib
 import inspect
+import re
 import threading
 import types
 
@@ -555,7 +556,7 @@ def check_interface(quantity, received, example):
         failures = []
         for key in example:
             try:
-                check_interface(f"{quantity}[{key!r}]", received[key], example[key])
+                check_interface(_part(quantity, key), received[key], example[key])
             except CheckFailure as failure:
                 failures.append(str(failure))
         if failures:
@@ -564,7 +565,7 @@ def check_interface(quantity, received, example):
         if not isinstance(received, (tuple, list)) or len(received) != len(example):
             raise CheckFailure(f"{quantity}: expected a tuple of {len(example)} items, received {_kind_of(received)}.")
         for i, (r, e) in enumerate(zip(received, example)):
-            check_interface(f"{quantity}[{i}]", r, e)
+            check_interface(_part(quantity, i), r, e)
     else:
         e = np.asarray(example)
         if isinstance(example, np.ndarray) and e.ndim and not isinstance(received, np.ndarray):
@@ -588,12 +589,12 @@ def check_structure(quantity, received, example):
         received = _as_dict(received, example)
         check_keys(quantity, received, list(example))
         for key in example:
-            check_structure(f"{quantity}[{key!r}]", received[key], example[key])
+            check_structure(_part(quantity, key), received[key], example[key])
     elif isinstance(example, (tuple, list)) and not _is_numeric_list(example):
         if not isinstance(received, (tuple, list)) or len(received) != len(example):
             raise CheckFailure(f"{quantity}: expected a tuple of {len(example)} items, received {_kind_of(received)}.")
         for i, (r, e) in enumerate(zip(received, example)):
-            check_structure(f"{quantity}[{i}]", r, e)
+            check_structure(_part(quantity, i), r, e)
     else:
         array, e = _as_array(quantity, received), np.asarray(example)
         if not _same_up_to_singletons(array.shape, e.shape):
@@ -715,6 +716,27 @@ def _own_calls_hint():
             "question, fix that first.)")
 
 
+_EXPRESSION = re.compile(r"[A-Za-z_][\w.]*(\(.*\))?(\[[^\]]*\])*")
+
+
+def _part(quantity, key):
+    """The label of one part of ``quantity``'s value: the subscript goes right after the expression
+    that gave the value, before any words about where it ran, so that "backward(x, y) on the
+    worked example" with key "W1" reads "backward(x, y)['W1'] on the worked example" (and
+    "backward (hidden case 1 of 3, ...)" reads "backward['W1'] (hidden case 1 of 3, ...)")."""
+    subscript = f"[{key!r}]"
+    depth = 0
+    for i, char in enumerate(quantity):
+        depth += (char in "([{") - (char in ")]}")
+        if char == " " and depth == 0:
+            head, rest = quantity[:i], quantity[i:]
+            # a call, a subscripted name, or a name followed by its context in parentheses; not prose
+            if _EXPRESSION.fullmatch(head) and ("(" in head or "[" in head or rest.startswith(" (")):
+                return head + subscript + rest
+            break
+    return quantity + subscript
+
+
 def _walk(quantity, received, expected, compare, variants):
     """Compare nested dicts / tuples / lists key by key; collect every failing part. Lenient about
     the interface (extra dict entries, a tuple in a dict's order): ``check_interface`` charges it."""
@@ -725,7 +747,7 @@ def _walk(quantity, received, expected, compare, variants):
         for key in expected:
             sub = _sub_variants(variants, key)
             try:
-                _walk(f"{quantity}[{key!r}]", received[key], expected[key], compare, sub)
+                _walk(_part(quantity, key), received[key], expected[key], compare, sub)
             except CheckFailure as failure:
                 failures.append(str(failure))
         if failures:
@@ -736,7 +758,7 @@ def _walk(quantity, received, expected, compare, variants):
         failures = []
         for i, (r, e) in enumerate(zip(received, expected)):
             try:
-                _walk(f"{quantity}[{i}]", r, e, compare, _sub_variants(variants, i))
+                _walk(_part(quantity, i), r, e, compare, _sub_variants(variants, i))
             except CheckFailure as failure:
                 failures.append(str(failure))
         if failures:

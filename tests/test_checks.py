@@ -72,6 +72,15 @@ def test_dict_keys_dtype_and_nan_messages():
     assert "nan or inf" in failure(bc.check_public, "loss", np.array([np.nan, 1.0]), np.array([1.0, 1.0]))
 
 
+def test_a_part_of_a_result_is_named_right_after_the_call_not_after_where_it_ran():
+    wrong = {"W": RIGHT + 1.0}
+    text = failure(bc.check_public, "backward(params, x) on the worked example", wrong, {"W": RIGHT})
+    assert text.startswith("backward(params, x)['W'] on the worked example: ")
+    text = failure(bc.check_hidden, "backward (hidden case 1 of 3, input (array(3, 1)))", (RIGHT, wrong), (RIGHT, {"W": RIGHT}))
+    assert text.startswith("backward[1]['W'] (hidden case 1 of 3, input (array(3, 1))): ")
+    assert failure(bc.check_public, "the gradients", wrong, {"W": RIGHT}).startswith("the gradients['W']: ")
+
+
 def test_finite_difference_check_catches_a_wrong_gradient():
     W = np.array([[1.0, 2.0], [-1.0, 0.5]])
     loss = lambda p: float(np.sum(p["W"] ** 3))

@@ -229,6 +229,17 @@ def test_csv_has_a_column_per_question_and_a_message(tmp_path):
     assert got[1]["status"] == "invalid" and got[1]["message"] == "the file is empty" and got[1]["q1"] == ""
 
 
+def test_feedback_shows_the_checks_own_message_without_otters_echo():
+    message = ("\u274c Test case failed\nError at line 130 in test q2:\n\nCheckFailure: total(x)['W'] on the "
+               "worked example: wrong shape.\n  expected shape (4, 3), received (3, 4)")
+    row = {"file": "a.ipynb", "assignment": "tiny", "status": "graded", "score": 0.0, "max_score": 3.0,
+           "questions": {"q2": {"score": 0.0, "max_score": 3.0,
+                                "tests": [{"name": "q2 - 1", "passed": False, "message": message}]}}}
+    text = gradebook.feedback_markdown(row)
+    assert "```text\ntotal(x)['W'] on the worked example: wrong shape.\n  expected shape (4, 3)" in text
+    assert "Error at line" not in text and "CheckFailure" not in text
+
+
 # ------------------------------------------------------------------ whole batches (uses the core)
 
 def _submissions(tmp_path):

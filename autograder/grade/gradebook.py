@@ -306,7 +306,7 @@ def _test_message(test: dict, limit: int = 4000) -> str:
     literals, and for hidden tests their code) is left out."""
     msg = (test.get("message") or "").strip()
     msg = re.sub(r"^❌ Test case failed\n?", "", msg)
-    msg = OTTER_SOURCE_LINE.sub("", msg, count=1)
+    msg = OTTER_SOURCE_LINE.sub("", msg, count=1).lstrip("\n")  # its echo may end in a blank line
     msg = re.sub(r"^CheckFailure: ", "", msg)
     if len(msg) > limit:
         msg = msg[:limit] + "\n... (message shortened)"
