@@ -234,8 +234,10 @@ def test_feedback_shows_the_checks_own_message_without_otters_echo():
                "worked example: wrong shape.\n  expected shape (4, 3), received (3, 4)")
     row = {"file": "a.ipynb", "assignment": "tiny", "status": "graded", "score": 0.0, "max_score": 3.0,
            "questions": {"q2": {"score": 0.0, "max_score": 3.0,
-                                "tests": [{"name": "q2 - 1", "passed": False, "message": message}]}}}
+                                "tests": [{"name": "q2 - 1", "passed": False, "message": message, "points": 1},
+                                          {"name": "q2 - 2", "passed": False, "message": "x", "points": 2}]}}}
     text = gradebook.feedback_markdown(row)
+    assert "`q2 - 1` (1 point)\n" in text and "`q2 - 2` (2 points)\n" in text
     assert "```text\ntotal(x)['W'] on the worked example: wrong shape.\n  expected shape (4, 3)" in text
     assert "Error at line" not in text and "CheckFailure" not in text
 

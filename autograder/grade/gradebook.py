@@ -352,7 +352,8 @@ def feedback_markdown(row: dict) -> str:
             lines += [f"Passed {len(passed)} of {len(tests)} tests.", ""]
         for t in failed:
             kind = "hidden test" if t.get("hidden") else "test"
-            pts = f" ({_fmt(t.get('points'))} points)" if t.get("points") else ""
+            pts = (f" ({_fmt(t.get('points'))} point{'' if t.get('points') == 1 else 's'})"
+                   if t.get("points") else "")
             lines.append(f"- ❌ {kind} {_code_span(str(t.get('name', '')))}{pts}")
             if t.get("diagnosis"):
                 lines.append(f"  - likely mistake: **{t['diagnosis']}**")
