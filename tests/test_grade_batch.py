@@ -289,19 +289,19 @@ def test_batch_gives_every_file_a_row_and_caches_by_content(tmp_path, dist):
     # (counted from the batch's own summary line, not from timings, which can repeat to the millisecond)
     lines = []
     again = grade_batch([subs], out_dir=out, dist=dist, workers=2, timeout=20, progress=False, log=lines.append)
-    assert _graded_and_reused(lines) == (0, 4)  # correct, wrong_q2, raises, zipped; the three others are never graded
+    assert graded_and_reused(lines) == (0, 4)  # correct, wrong_q2, raises, zipped; the three others are never graded
     assert [r["seconds"] for r in again] == [r["seconds"] for r in rows]
     (subs / "wrong_q2.ipynb").write_text(make_notebook(*CORRECT))
     lines = []
     third = grade_batch([subs], out_dir=out, dist=dist, workers=1, timeout=20, progress=False, log=lines.append)
-    assert _graded_and_reused(lines) == (1, 3)
+    assert graded_and_reused(lines) == (1, 3)
     by_third = {Path(r["file"]).name: r for r in third}
     assert by_third["wrong_q2.ipynb"]["score"] == 5
     assert by_third["wrong_q2.ipynb"]["cache_key"] != by["wrong_q2.ipynb"]["cache_key"]
     assert all(by_third[n]["seconds"] == by[n]["seconds"] for n in ("correct.ipynb", "raises.ipynb", "zipped.zip"))
 
 
-def _graded_and_reused(log_lines):
+def graded_and_reused(log_lines):
     """(graded, reused) from the batch's closing line "graded N, reused M, in ... s"."""
     found = [re.search(r"graded (\d+), reused (\d+)", str(line)) for line in log_lines]
     (match,) = [m for m in found if m]

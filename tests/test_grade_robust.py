@@ -23,7 +23,7 @@ from autograder.grade.batch import GradingRefused, grade_batch, grader_fingerpri
 from autograder.grade.magics import to_python
 from autograder.grade.runner import Limits, grade_notebook
 from autograder.grade.submissions import ReadLimits, Submission, discover, load
-from test_grade_batch import CORRECT, dist, make_notebook  # noqa: F401  (dist is a fixture)
+from test_grade_batch import CORRECT, dist, graded_and_reused, make_notebook  # noqa: F401  (dist is a fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,8 @@ def core_notebook(*cells):
 
 def batch(paths, out, dist, **kw):
     kw.setdefault("timeout", 20)
-    return grade_batch(paths, out_dir=out, dist=dist, workers=2, progress=False, log=lambda *a: None, **kw)
+    kw.setdefault("log", lambda *a: None)
+    return grade_batch(paths, out_dir=out, dist=dist, workers=2, progress=False, **kw)
 
 
 def read_gradebook(out):
@@ -387,9 +388,8 @@ def test_a_sigkill_is_not_kept_and_is_regraded_next_run(tmp_path, dist):
     assert first["killed.ipynb"]["status"] == "crashed" and "SIGKILL" in first["killed.ipynb"]["reason"]
     assert first["killed.ipynb"]["cache_key"] is None and first["fine.ipynb"]["cache_key"]
     lines = []
-    second = {Path(r["file"]).name: r for r in grade_batch([subs], out_dir=out, dist=dist, workers=2, timeout=20,
-                                                           progress=False, log=lines.append)}
-    assert any("graded 1, reused 1," in str(line) for line in lines), lines  # the killed one graded again
+    second = {Path(r["file"]).name: r for r in batch([subs], out, dist, log=lines.append)}
+    assert graded_and_reused(lines) == (1, 1)  # the killed one graded again
     assert second["fine.ipynb"]["seconds"] == first["fine.ipynb"]["seconds"]  # reused
     assert second["killed.ipynb"]["status"] == "crashed" and second["killed.ipynb"]["cache_key"] is None
 
