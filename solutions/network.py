@@ -82,6 +82,8 @@ class Network:
                 raise ValueError(f"{name} {value!r}: expected one of {', '.join(allowed)}")
         if output_gradient == "fused" and (self.layers[-1].activation, loss) != ("softmax", "cross_entropy"):
             raise ValueError("output_gradient 'fused' needs a softmax output and the cross_entropy loss")
+        # "x", then every cached quantity in the order forward computes it: layer i's pre at 2i + 1, post at 2i + 2
+        self._quantities = ("x", *(name for layer in self.layers for name in (layer.pre, layer.post)))
 
     def with_l2(self, l2):
         """The same network with weight decay ``l2`` (a new Network)."""
@@ -114,10 +116,9 @@ class Network:
         ``forward``. Returns {start: value, each later quantity} in layer order ("x" is left out).
         Finite differences over an intermediate quantity nudge it and run the rest.
         """
-        order = ("x", *(name for layer in self.layers for name in (layer.pre, layer.post)))
-        if start not in order:
-            raise ValueError(f"forward_from {start!r}: expected one of {', '.join(order)}")
-        position = order.index(start)  # layer i's pre is at 2i + 1, its post at 2i + 2
+        if start not in self._quantities:
+            raise ValueError(f"forward_from {start!r}: expected one of {', '.join(self._quantities)}")
+        position = self._quantities.index(start)
         cache, h = ({} if start == "x" else {start: value}), value
         for i, layer in enumerate(self.layers):
             if position < 2 * i + 1:

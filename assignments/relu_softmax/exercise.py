@@ -90,13 +90,6 @@ def seed_cache(params, x):
 
 
 @ref.add
-def z3_given(params, x, **override):
-    """z3 computed from x, or from one overridden intermediate (z1, a1, z2 or a2) onwards."""
-    (start, value), = override.items() or {"x": x}.items()
-    return NET.forward_from(params, start, value)["z3"]
-
-
-@ref.add
 def exact_loss(z3, y):
     """The exact batch-mean cross-entropy of softmax(z3)."""
     return cross_entropy(ref.softmax(z3), y)
@@ -115,11 +108,11 @@ INTERMEDIATES = ("z1", "a1", "z2", "a2", "z3")
 @ref.add
 def finite_differences(params, x, head):
     """Central differences of head(z3) for every parameter and every intermediate (as d<name>)."""
-    fd = {"d" + k: v for k, v in numerical_gradients(lambda p: head(z3_given(p, x)), params).items()}
+    fd = {"d" + k: v for k, v in numerical_gradients(lambda p: head(NET.forward(p, x)["z3"]), params).items()}
     cache = ref.forward(params, x)
     for name in INTERMEDIATES:
         value = np.array(cache[name], dtype=float)
-        fd["d" + name] = numerical_gradient(lambda: head(z3_given(params, x, **{name: value})), value)
+        fd["d" + name] = numerical_gradient(lambda: head(NET.forward_from(params, name, value)["z3"]), value)
     return fd
 
 

@@ -110,12 +110,6 @@ def softmax_example_Z():
     return np.array([[0.1, -0.1, -0.2], [-0.2, 0.2, 0.3], [-0.3, 0.1, 0.2], [0.4, -0.3, -0.5]])
 
 
-def _Z2_given(params, X, **override):
-    """Z2 computed from X, or from one overridden intermediate (Z1 or A1) onwards."""
-    (start, value), = override.items() or {"X": X}.items()
-    return NET.forward_from(params, "x" if start == "X" else start, value)["Z2"]
-
-
 Z1_STEP = 1e-2
 
 
@@ -135,15 +129,15 @@ def finite_differences(params, X, Y):
     def loss_of_Z2(Z2):
         return ref.cross_entropy(ref.softmax(Z2), Y)
 
-    fd = {"d" + k: v for k, v in numerical_gradients(lambda p: loss_of_Z2(_Z2_given(p, X)), params).items()}
+    fd = {"d" + k: v for k, v in numerical_gradients(lambda p: loss_of_Z2(NET.forward(p, X)["Z2"]), params).items()}
     cache = ref.forward(params, X)
     A2 = np.array(cache["A2"])
     fd["dA2"] = numerical_gradient(lambda: ref.cross_entropy(A2, Y), A2)
     for name in ("Z2", "A1"):
         value = np.array(cache[name])
-        fd["d" + name] = numerical_gradient(lambda: loss_of_Z2(_Z2_given(params, X, **{name: value})), value)
+        fd["d" + name] = numerical_gradient(lambda: loss_of_Z2(NET.forward_from(params, name, value)["Z2"]), value)
     Z1 = np.array(cache["Z1"])
-    fd["dZ1"] = _extrapolated_differences(lambda: loss_of_Z2(_Z2_given(params, X, Z1=Z1)), Z1)
+    fd["dZ1"] = _extrapolated_differences(lambda: loss_of_Z2(NET.forward_from(params, "Z1", Z1)["Z2"]), Z1)
     # tanh acts elementwise, so d sum(tanh(Z1)) / dZ1 is its derivative
     fd["dA1_dZ1"] = numerical_gradient(lambda: float(np.sum(np.tanh(Z1))), Z1)
     return fd
