@@ -109,11 +109,8 @@ class Mistaken(Network):
         self.softmax, self.at_output, self.derivative = softmax, tuple(at_output), dict(derivative or {})
         self.bias, self.no_weight, self.decay, self.update = bias, tuple(no_weight), decay, update
 
-    def _batch(self, array):
-        return np.shape(array)[-1 if self.convention == "columns" else 0]
-
     def _scaled(self, gradient, output):
-        return gradient if self.loss_scale is None else gradient * self.loss_scale(self._batch(output))
+        return gradient if self.loss_scale is None else gradient * self.loss_scale(self.n_examples(output))
 
     def _fused_backward(self, output, y):
         return self._scaled(super()._fused_backward(output, y), output)
@@ -341,9 +338,8 @@ def _backward_variants(ref, reference, args):
     net = ref.network if lam is None else ref.network.with_l2(lam)
     if not _close(Mistaken(net).backward(params, cache, x, y), reference(*copy.deepcopy(args))):
         return {}  # the network does not describe this function: no variant rather than wrong ones
-    batch = np.shape(x)[-1 if net.convention == "columns" else 0]
     return {key: (lambda s=switches: Mistaken(net, **s).backward(params, cache, x, y))
-            for key, switches in backward_mistakes(net, batch).items()}
+            for key, switches in backward_mistakes(net, net.n_examples(x)).items()}
 
 
 def _run_swapped(reference, args, network=None, rule=None):

@@ -222,9 +222,19 @@ class Network:
             params[layer.bias] = rng.normal(0, scale, (n_out, 1) if columns else (n_out,))
         return params
 
+    @property
+    def example_axis(self):
+        """The axis of x, y and every cached quantity that runs over the examples: the last in
+        columns, the first in rows."""
+        return -1 if self.convention == "columns" else 0
+
+    def n_examples(self, array):
+        """How many examples ``array`` (x, y or a cached quantity) holds."""
+        return np.shape(array)[self.example_axis]
+
     def examples(self, array, index):
         """The examples ``index`` (an integer array) of x or y: columns or rows, by the convention."""
-        return np.take(array, index, axis=-1 if self.convention == "columns" else 0)
+        return np.take(array, index, axis=self.example_axis)
 
     # ---------------------------------------------------------------- the blocks, by convention
     def _affine_forward(self, W, h, b):

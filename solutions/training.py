@@ -96,7 +96,7 @@ def train(net, params, x, y, step, epochs, batch_size=None, rng=None):
         raise ValueError("mini-batches need an rng (numpy.random.Generator) for their order")
     params = {name: np.array(value, dtype=float) for name, value in params.items()}
     step.start(params)
-    n_examples = np.shape(x)[-1 if net.convention == "columns" else 0]
+    n_examples = net.n_examples(x)
     swap = getattr(_swaps, "current", None)
     if swap is not None:  # the diagnosis: this run makes one classic mistake
         net = swap.enter(net, step, batch_size, n_examples)
